@@ -1,0 +1,41 @@
+package views
+
+import (
+	"net/url"
+	"strings"
+)
+
+// SafeReturnTo returns p if it is a same-origin absolute path ("/..." but not "//..." or "/\..."), else "/".
+// The views only ever link back to such paths; the server validates return_to again on its side.
+func SafeReturnTo(p string) string {
+	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.HasPrefix(p, `/\`) ||
+		strings.ContainsAny(p, "\r\n\t\x00") {
+		return "/"
+	}
+	return p
+}
+
+// SignInURL is the href of every Sign in link: PathLogin?return_to=<url-escaped same-origin path>.
+// auth.js appends "&popup=1" when it opens the link in a popup.
+func SignInURL(returnTo string) string {
+	return PathLogin + "?return_to=" + url.QueryEscape(SafeReturnTo(returnTo))
+}
+
+// popupText is what PopupDone says for an event.
+func popupText(event string) (title, body string) {
+	switch event {
+	case "signed-in":
+		return "Signed in", "Signed in. You can close this window."
+	case "signed-out":
+		return "Signed out", "Signed out. You can close this window."
+	default:
+		return "Done", "You can close this window."
+	}
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
