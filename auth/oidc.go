@@ -113,7 +113,8 @@ func (c *Client) discover(ctx context.Context) (*metadata, error) {
 		if errors.As(err, &mismatch) {
 			return nil, &IssuerMismatchError{Configured: mismatch.Provided, Discovered: mismatch.Discovered}
 		}
-		return nil, fmt.Errorf("auth: discovery at %s/.well-known/openid-configuration: %w", strings.TrimSuffix(c.cfg.Issuer, "/"), err)
+		return nil, fmt.Errorf("auth: discovery at %s/.well-known/openid-configuration: %w (check %s: it must be the provider's issuer exactly, e.g. https://api.asgardeo.io/t/<org>/oauth2/token for Asgardeo)",
+			strings.TrimSuffix(c.cfg.Issuer, "/"), err, EnvIssuer)
 	}
 	var doc discoveryDoc
 	if err := provider.Claims(&doc); err != nil {

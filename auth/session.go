@@ -85,16 +85,29 @@ func (s *Sessions) Serialize(next http.Handler) http.Handler {
 		}
 		unlock := s.locks.lock(c.Value)
 		defer unlock()
-		if v, ok := s.renamed.Load(c.Value); ok {
-			rn := v.(renamed)
-			if s.now().Sub(rn.at) < time.Minute {
-				r = withCookie(r, s.CookieName(), rn.to)
-			} else {
-				s.renamed.Delete(c.Value)
-			}
+		if to := s.follow(c.Value); to != c.Value {
+			r = withCookie(r, s.CookieName(), to)
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// follow returns the token that token was renewed to, following a chain of renewals (each tab's
+// callback renews the token the previous one produced) no older than a minute.
+func (s *Sessions) follow(token string) string {
+	for range 16 {
+		v, ok := s.renamed.Load(token)
+		if !ok {
+			break
+		}
+		rn := v.(renamed)
+		if s.now().Sub(rn.at) > time.Minute {
+			s.renamed.Delete(token)
+			break
+		}
+		token = rn.to
+	}
+	return token
 }
 
 func withCookie(r *http.Request, name, value string) *http.Request {

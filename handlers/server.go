@@ -1,0 +1,90 @@
+// Package handlers is the app's HTTP surface: Echo routes, middleware, the error handler and the
+// handlers that parse input, call the auth interfaces and pick a view.
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/hxoidc/hxoidc/auth"
+)
+
+// Authenticator is the OpenID Connect relying party the handlers need; *auth.Client implements it.
+type Authenticator interface {
+	AuthCodeURL(ctx context.Context, returnTo string, popup bool) (auth.Pending, string, error)
+	Exchange(ctx context.Context, p auth.Pending, query url.Values) (*auth.Identity, error)
+	Refresh(ctx context.Context, u auth.User, t auth.Tokens) (auth.Tokens, error)
+	UserInfo(ctx context.Context, u auth.User, t auth.Tokens) (json.RawMessage, error)
+	EndSessionURL(ctx context.Context, idTokenHint, state string) string
+	VerifyLogout(ctx context.Context, raw string) (*oidc.LogoutToken, error)
+	Ready() error
+	ProviderOrigins() []string
+}
+
+// Pinger is a session store that can say whether it is reachable (for /readyz).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are what the server is built from.
+type Deps struct {
+	Config   auth.Config
+	Auth     Authenticator
+	Sessions *auth.Sessions
+	// Store is pinged by /readyz when it implements Pinger.
+	Store  any
+	Logger *slog.Logger
+	// CallbackTimeout bounds the whole callback (token, JWKS and userinfo calls); default 25 s, so the
+	// callback answers within 30 s even when the provider hangs.
+	CallbackTimeout time.Duration
+}
+
+type server struct {
+	Deps
+	now func() time.Time
+}
+
+// NewServer builds the Echo instance with every route, middleware and the error handler.
+func NewServer(d Deps) *echo.Echo {
+	if d.CallbackTimeout == 0 {
+		d.CallbackTimeout = 25 * time.Second
+	}
+	s := &server{Deps: d, now: time.Now}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{}))
+	e.Use(s.recoverPanics)
+	e.Use(s.securityHeaders)
+	e.Use(s.crossOriginProtection)
+	s.addRoutes(e)
+	return e
+}
+
+// recoverPanics turns a panic into a 500 error page and one log line with the stack, never a dropped
+// connection.
+func (s *server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, DisablePrintStack: true})(next)
+}
+
+// crossOriginProtection refuses cross-origin unsafe requests (Sec-Fetch-Site / Origin, Go's
+// http.CrossOriginProtection): a cross-site POST cannot sign anyone out. Requests without those headers
+// (the provider's server-to-server back-channel logout) pass.
+func (s *server) crossOriginProtection(next echo.HandlerFunc) echo.HandlerFunc {
+	cop := http.NewCrossOriginProtection()
+	return func(c echo.Context) error {
+		if err := cop.Check(c.Request()); err != nil {
+			return &auth.Error{Status: http.StatusForbidden, Title: "Request refused",
+				Message: "This request came from another site, so it was refused.", Err: err}
+		}
+		return next(c)
+	}
+}
