@@ -910,6 +910,80 @@ func TestTwoStoresOnOneFile(t *testing.T) {
 	}
 }
 
+// helperDBEnv names the database a helper process opens; see
+// TestHelperProcess.
+const helperDBEnv = "SQLITESTORE_TEST_HELPER_DB"
+
+// TestHelperProcess is not a test: TestTwoProcesses runs the test binary
+// with only this test selected and helperDBEnv set, as a second process
+// that uses the same database file.
+func TestHelperProcess(t *testing.T) {
+	path := os.Getenv(helperDBEnv)
+	if path == "" {
+		t.Skip("helper process for TestTwoProcesses")
+	}
+	s := openTest(t, path)
+	if got, found := mustFind(t, s, "from-parent"); !found || string(got) != "p" {
+		t.Fatalf("child: Find(from-parent) = %q, %t", got, found)
+	}
+	exp := time.Now().Add(time.Hour)
+	for i := range 300 {
+		tok := fmt.Sprintf("child-%d", i)
+		mustCommit(t, s, tok, []byte(tok), exp)
+		if _, found := mustFind(t, s, tok); !found {
+			t.Fatalf("child: %s not found after Commit", tok)
+		}
+	}
+}
+
+// TestTwoProcesses runs a second process on the same file while this one
+// keeps writing: the situation during a hot-reload restart.
+func TestTwoProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	s := openTest(t, path)
+	exp := time.Now().Add(time.Hour)
+	mustCommit(t, s, "from-parent", []byte("p"), exp)
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), helperDBEnv+"="+path)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Write from this process until the child is done.
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var written int
+	for waiting := true; waiting; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("helper process: %v\n%s", err, out.String())
+			}
+			waiting = false
+		default:
+			mustCommit(t, s, fmt.Sprintf("parent-%d", written), []byte("p"), exp)
+			written++
+		}
+	}
+	t.Logf("this process committed %d sessions while the child ran", written)
+	if !strings.Contains(out.String(), "--- PASS: TestHelperProcess") {
+		t.Fatalf("helper process did not pass:\n%s", out.String())
+	}
+
+	all, err := s.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 1 + written + 300; len(all) != want {
+		t.Fatalf("All = %d sessions, want %d (1 + %d from this process + 300 from the child)", len(all), want, written)
+	}
+	if got, found := mustFind(t, s, "child-299"); !found || string(got) != "child-299" {
+		t.Fatalf("Find(child-299) = %q, %t", got, found)
+	}
+}
+
 func TestConcurrentOpenOfNewFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "new", "sessions.db")
 	const n = 8
