@@ -61,9 +61,9 @@ type storage struct {
 
 	mu            sync.Mutex
 	authRequests  map[string]*authRequest
-	codes         map[string]string    // code -> auth request ID
-	usedCodes     map[string]usedCode  // code -> redeemed auth request
-	sessions      map[string]*session  // by sid
+	codes         map[string]string   // code -> auth request ID
+	usedCodes     map[string]usedCode // code -> redeemed auth request
+	sessions      map[string]*session // by sid
 	accessTokens  map[string]*accessToken
 	refreshTokens map[string]*refreshToken // by hash of the token
 	rotated       map[string]rotatedToken  // by hash of the token
