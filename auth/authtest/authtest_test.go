@@ -2,6 +2,9 @@ package authtest_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
 	"github.com/hxoidc/hxoidc/auth/authtest"
@@ -355,6 +359,21 @@ func TestAuthMethods(t *testing.T) {
 	})
 }
 
+// eventually polls cond for up to 2 s. go-oidc's RemoteKeySet hands a JWKS
+// fetch's result to waiters before it updates its cache and forgets the
+// fetch, so right after a rotation one Verify may still see the previous
+// key set.
+func eventually(cond func() bool) bool {
+	deadline := time.Now().Add(2 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
 func TestRotateKeys(t *testing.T) {
 	t.Parallel()
 	op := authtest.New(t, authtest.Options{ClientSecret: secret})
@@ -371,7 +390,10 @@ func TestRotateKeys(t *testing.T) {
 	if _, _, _, err := r.signInAndVerify(t); err != nil {
 		t.Fatalf("token after rotation: %v", err)
 	}
-	if _, err := r.verifier.Verify(t.Context(), before.Extra("id_token").(string)); err == nil {
+	if !eventually(func() bool {
+		_, err := r.verifier.Verify(t.Context(), before.Extra("id_token").(string))
+		return err != nil
+	}) {
 		t.Error("token signed by the retired key still verifies")
 	}
 
@@ -382,7 +404,10 @@ func TestRotateKeys(t *testing.T) {
 		t.Fatal("unknown kid verified before rotation")
 	}
 	op.RotateKeys()
-	if _, err := r.verifier.Verify(t.Context(), tok.Extra("id_token").(string)); err != nil {
+	if !eventually(func() bool {
+		_, err = r.verifier.Verify(t.Context(), tok.Extra("id_token").(string))
+		return err == nil
+	}) {
 		t.Errorf("after promoting the next key: %v", err)
 	}
 }
@@ -794,5 +819,67 @@ func TestParallelSignIns(t *testing.T) {
 	}
 	if st := op.Requests(); st.Authorize != n || st.Token != n {
 		t.Errorf("stats = %+v", st)
+	}
+}
+
+// TestAttackTokensAreWellFormed proves the broken tokens are broken only in
+// the intended way, so a relying party that accepts them really has the bug.
+func TestAttackTokensAreWellFormed(t *testing.T) {
+	t.Parallel()
+	op := authtest.New(t, authtest.Options{ClientSecret: secret})
+	r := newRP(t, op, oauth2.AuthStyleInHeader)
+	raw := func(mode string) string {
+		t.Helper()
+		op.SetBehavior(func(b *authtest.Behavior) { b.Sign = mode })
+		tok, err := r.exchange(t.Context(), r.authorize(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.Extra("id_token").(string)
+	}
+
+	// go-jose refuses HMAC keys under 256 bits, so check the MAC by hand.
+	hs := strings.Split(raw(authtest.SignHS256), ".")
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(hs[0] + "." + hs[1]))
+	if len(hs) != 3 || hs[2] != base64.RawURLEncoding.EncodeToString(mac.Sum(nil)) {
+		t.Errorf("HS256 token is not an HMAC-SHA256 keyed with the client secret: %q", hs)
+	}
+
+	wk, err := jose.ParseSigned(raw(authtest.SignWrongKey), []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kid := wk.Signatures[0].Header.KeyID; kid != op.KeyID() {
+		t.Errorf("wrong-key kid = %q, want the current %q", kid, op.KeyID())
+	}
+
+	nk, err := jose.ParseSigned(raw(authtest.SignNoKID), []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kid := nk.Signatures[0].Header.KeyID; kid != "" {
+		t.Errorf("no-kid token has kid %q", kid)
+	}
+
+	parts := strings.Split(raw(authtest.SignNone), ".")
+	if len(parts) != 3 || parts[2] != "" {
+		t.Fatalf("alg none token = %q", parts)
+	}
+	header, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	if !strings.Contains(string(header), `"alg":"none"`) {
+		t.Errorf("alg none header = %s", header)
+	}
+
+	// A yolo verifier accepts the unsigned token: its claims are fine.
+	yolo := r.provider.Verifier(&oidc.Config{ClientID: op.ClientID(), InsecureSkipSignatureCheck: true})
+	if _, err := yolo.Verify(t.Context(), strings.Join(parts, ".")); err != nil {
+		t.Errorf("alg none claims invalid: %v", err)
+	}
+
+	op.SetBehavior(func(b *authtest.Behavior) { b.Sign = "bogus" })
+	_, err = r.exchange(t.Context(), r.authorize(t))
+	if re := retrieveError(t, err); re.Response.StatusCode != 500 {
+		t.Errorf("unknown Sign mode: %v", err)
 	}
 }

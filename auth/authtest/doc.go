@@ -77,16 +77,24 @@
 //
 // # Example
 //
-//	op := authtest.New(t, authtest.Options{ClientSecret: "s3cret"})
-//	app := startApp(t, op.Issuer(), op.ClientID(), op.ClientSecret()) // app under test
+// Whole-flow test of an app: a cookie-jar client follows app → provider →
+// app redirects by itself, since the provider signs in without UI.
+//
+//	op := authtest.New(t, authtest.Options{ClientSecret: "s3cret", IssParameterSupported: true})
+//	app := httptest.NewServer(newApp(t, op.Issuer(), op.ClientID(), op.ClientSecret())) // app under test
 //	op.RegisterRedirectURI(app.URL + "/auth/callback")
 //	op.SetBehavior(func(b *authtest.Behavior) {
 //		b.IDToken = func(c map[string]any) { c["aud"] = []string{"someone-else"} }
 //	})
-//	resp := mustGet(t, noRedirectClient, app.URL+"/auth/login") // 302 to the OP
-//	callback, err := op.Approve(resp.Header.Get("Location"))
-//	// GET callback with the app's cookies: the app must refuse the ID token.
-//	if op.Requests().Token != 1 { t.Fatal("no code exchange") }
+//	jar, _ := cookiejar.New(nil)
+//	resp, err := (&http.Client{Jar: jar}).Get(app.URL + "/auth/login")
+//	// the app must show its sign-in error and create no session;
+//	// op.Requests().Token == 1 proves the code was exchanged.
+//
+// To stop between the legs instead, use a client that does not follow
+// redirects, pass the app's redirect Location to [Provider.Approve], tamper
+// with the returned callback URL if wanted, then GET it with the app's
+// cookies.
 //
 // A relying party using golang.org/x/oauth2 with AuthStyleAutoDetect
 // retries a failed token request with the other client authentication

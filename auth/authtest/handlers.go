@@ -156,7 +156,7 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	if b.DiscoveryIssuer != "" {
 		issuer = b.DiscoveryIssuer
 	}
-	base := p.srv.URL
+	base := p.baseURL
 	doc := map[string]any{
 		"issuer":                                     issuer,
 		"authorization_endpoint":                     base + pathAuthorize,

@@ -113,13 +113,16 @@ type Stats struct {
 }
 
 // Provider is a running test OpenID provider. All methods are safe for
-// concurrent use.
+// concurrent use; those that may call t.Fatal on misuse (RegisterRedirectURI,
+// RegisterPostLogoutURI, RotateKeys, LogoutToken) belong on the test
+// goroutine, like New.
 type Provider struct {
-	t      testing.TB
-	srv    *httptest.Server
-	opts   Options
-	issuer string
-	// issuerPath is the discovery document path.
+	t       testing.TB
+	srv     *httptest.Server
+	baseURL string
+	opts    Options
+	issuer  string
+	// discoveryPath is the discovery document path.
 	discoveryPath string
 	stop          chan struct{} // closed by cleanup, before srv.Close
 	testCtx       context.Context
@@ -234,15 +237,20 @@ func New(t testing.TB, opts Options) *Provider {
 		access:         map[string]*accessToken{},
 		refresh:        map[string]*refreshToken{},
 	}
-	p.srv = httptest.NewServer(http.HandlerFunc(p.serveHTTP))
-	p.issuer = p.srv.URL + opts.IssuerSuffix
+	// Everything handlers read is set before Start, so it happens-before
+	// every request.
+	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(p.serveHTTP))
+	p.baseURL = "http://" + p.srv.Listener.Addr().String() // what Start sets as srv.URL
+	p.issuer = p.baseURL + opts.IssuerSuffix
 	p.discoveryPath = strings.TrimSuffix(opts.IssuerSuffix, "/") + wellKnown
-	var once sync.Once
+	p.srv.Start()
+	if p.srv.URL != p.baseURL {
+		p.srv.Close()
+		t.Fatalf("authtest: server URL %q, expected %q", p.srv.URL, p.baseURL)
+	}
 	t.Cleanup(func() {
-		once.Do(func() {
-			close(p.stop)
-			p.srv.Close()
-		})
+		close(p.stop) // releases hanging handlers so Close cannot deadlock
+		p.srv.Close()
 	})
 	return p
 }
@@ -251,7 +259,7 @@ func New(t testing.TB, opts Options) *Provider {
 func (p *Provider) Issuer() string { return p.issuer }
 
 // URL returns the server's base URL, e.g. "http://127.0.0.1:41234".
-func (p *Provider) URL() string { return p.srv.URL }
+func (p *Provider) URL() string { return p.baseURL }
 
 // ClientID returns the registered client's ID (Options.ClientID or its
 // default).
@@ -424,9 +432,9 @@ func (p *Provider) Approve(authorizeURL string) (callbackURL string, err error) 
 	if err != nil {
 		return "", fmt.Errorf("authtest: parsing authorize URL: %w", err)
 	}
-	base, _ := url.Parse(p.srv.URL)
+	base, _ := url.Parse(p.baseURL)
 	if u.Scheme != base.Scheme || u.Host != base.Host || u.Path != pathAuthorize {
-		return "", fmt.Errorf("authtest: %q is not this provider's authorization endpoint %s", authorizeURL, p.srv.URL+pathAuthorize)
+		return "", fmt.Errorf("authtest: %q is not this provider's authorization endpoint %s", authorizeURL, p.baseURL+pathAuthorize)
 	}
 	client := *p.srv.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -455,6 +463,7 @@ type AuthorizeRefusedError struct {
 	Body   string // page text (truncated to 4 KiB)
 }
 
+// Error describes the refusal.
 func (e *AuthorizeRefusedError) Error() string {
 	return fmt.Sprintf("authtest: authorization endpoint refused to redirect (%d): %s", e.Status, e.Body)
 }
