@@ -259,16 +259,17 @@ func dsn(abs string, busyTimeout time.Duration, queryOnly bool) string {
 // untouched), switches to WAL mode, creates the schema, and checks that the
 // file can be written.
 func (s *Store) init(ctx context.Context) error {
-	var tables int
+	// Columns of an existing sessions table, as "name type,..." in order;
+	// empty when there is no such table.
+	var layout string
 	if err := s.wdb.QueryRowContext(ctx,
-		"SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'sessions'",
-	).Scan(&tables); err != nil {
+		"SELECT coalesce(group_concat(name || ' ' || upper(type), ','), '') FROM (SELECT name, type FROM pragma_table_info('sessions') ORDER BY cid)",
+	).Scan(&layout); err != nil {
 		return s.fail("open", err)
 	}
-	if tables > 0 {
-		if _, err := s.wdb.ExecContext(ctx, "SELECT token, data, expiry FROM sessions LIMIT 0"); err != nil {
-			return fmt.Errorf("sqlitestore: open %s: it has a sessions table this store cannot use: %s: %w", s.path, hintMoveAside, err)
-		}
+	const want = "token TEXT,data BLOB,expiry INTEGER"
+	if layout != "" && layout != want {
+		return fmt.Errorf("sqlitestore: open %s: it has a sessions table this store cannot use (columns %q, want %q): %s", s.path, layout, want, hintMoveAside)
 	}
 
 	var mode string

@@ -537,33 +537,46 @@ func TestOpenRefusesFilesThatAreNotSQLite(t *testing.T) {
 }
 
 func TestOpenRefusesForeignSessionsTable(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "app.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name   string
+		schema string
+	}{
+		{"other columns", "CREATE TABLE sessions (id INTEGER PRIMARY KEY, user TEXT); INSERT INTO sessions (user) VALUES ('x')"},
+		{"scs sqlite3store layout (REAL expiry)", "CREATE TABLE sessions (token TEXT PRIMARY KEY, data BLOB NOT NULL, expiry REAL NOT NULL); INSERT INTO sessions VALUES ('t', x'00', julianday('now'))"},
+		{"extra column", "CREATE TABLE sessions (token TEXT PRIMARY KEY, data BLOB NOT NULL, expiry INTEGER NOT NULL, user TEXT)"},
 	}
-	if _, err := db.Exec("CREATE TABLE sessions (id INTEGER PRIMARY KEY, user TEXT); INSERT INTO sessions (user) VALUES ('x')"); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	before, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "app.db")
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(tt.schema); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			before, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
 
-	s, err := Open(path, -1)
-	if err == nil {
-		s.Close()
-		t.Fatal("Open succeeded, want an error")
+			s, err := Open(path, -1)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded, want an error")
+			}
+			t.Logf("Open: %v", err)
+			for _, w := range []string{path, "sessions table this store cannot use", "move it aside"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			assertUntouched(t, path, before)
+		})
 	}
-	for _, w := range []string{path, "sessions table this store cannot use", "move it aside"} {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error %q does not contain %q", err, w)
-		}
-	}
-	assertUntouched(t, path, before)
 }
 
 // TestOpenReadOnly checks the errors for a database file or folder this
