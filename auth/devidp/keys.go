@@ -70,7 +70,7 @@ func loadOrCreateSigningKey(dir string) (*signingKey, bool, error) {
 	case err == nil:
 		key, err := parseSigningKey(data)
 		if err != nil {
-			return nil, false, fmt.Errorf("signing key %s is unusable (%v); delete the file to have a new key generated (tokens signed with the old key will then no longer verify)", path, err)
+			return nil, false, fmt.Errorf("load signing key: %s is unusable (%v); delete the file to have a new key generated (tokens signed with the old key will then no longer verify)", path, err)
 		}
 		return key, false, nil
 	case errors.Is(err, fs.ErrNotExist):
