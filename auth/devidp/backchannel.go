@@ -77,6 +77,12 @@ func (b *backChannel) logoutToken(n logoutNotice) (string, error) {
 // outlives a cancelled ctx (the browser may go away) but not the client's timeout.
 func (b *backChannel) notify(ctx context.Context, notices []logoutNotice) {
 	ctx = context.WithoutCancel(ctx)
+	if b.client.Timeout <= 0 {
+		// A caller-supplied client without a timeout must not hang the user's sign-out.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, defaultBackChannelTimeout)
+		defer cancel()
+	}
 	var wg sync.WaitGroup
 	for _, n := range notices {
 		wg.Go(func() {

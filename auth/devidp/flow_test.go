@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,8 +29,9 @@ type relyingParty struct {
 	srv     *httptest.Server
 	mu      sync.Mutex
 	logouts []string
-	// status is what the back-channel endpoint answers.
+	// status is what the back-channel endpoint answers, after delay.
 	status int
+	delay  time.Duration
 }
 
 func newRelyingParty(t *testing.T) *relyingParty {
@@ -41,9 +43,14 @@ func newRelyingParty(t *testing.T) *relyingParty {
 			t.Errorf("back-channel logout Content-Type = %q", ct)
 		}
 		rp.mu.Lock()
-		defer rp.mu.Unlock()
 		rp.logouts = append(rp.logouts, r.PostFormValue("logout_token"))
-		w.WriteHeader(rp.status)
+		status, delay := rp.status, rp.delay
+		rp.mu.Unlock()
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+		}
+		w.WriteHeader(status)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "relying party page "+r.URL.Path)
@@ -421,6 +428,24 @@ func TestPKCEPolicy(t *testing.T) {
 			t.Fatalf("err = %v, url = %v; want login_required with iss", err, u)
 		}
 	})
+	t.Run("fragment response mode carries iss in the fragment", func(t *testing.T) {
+		c := newRPClient(t, idp.URL, "conf-basic", testSecret, oauth2.AuthStyleInHeader, rp.url("/auth/callback"))
+		u, err := devidp.SignIn(t.Context(), devidptest.NewBrowser(t), c.oauth.AuthCodeURL("st", oauth2.SetAuthURLParam("response_mode", "fragment")), "ada", "dev")
+		if err != nil {
+			t.Fatal(err)
+		}
+		frag, err := url.ParseQuery(u.EscapedFragment())
+		if err != nil || frag.Get("code") == "" || frag.Get("state") != "st" || frag.Get("iss") != idp.URL || u.RawQuery != "" {
+			t.Fatalf("fragment response = %s", u)
+		}
+	})
+	t.Run("form_post response mode is refused", func(t *testing.T) {
+		c := newRPClient(t, idp.URL, "conf-basic", testSecret, oauth2.AuthStyleInHeader, rp.url("/auth/callback"))
+		u, err := devidp.SignIn(t.Context(), devidptest.NewBrowser(t), c.oauth.AuthCodeURL("st", oauth2.SetAuthURLParam("response_mode", "form_post")), "ada", "dev")
+		if !errors.Is(err, devidp.ErrSignInFailed) || u == nil || u.Query().Get("error") != "invalid_request" {
+			t.Fatalf("err = %v, url = %v; want invalid_request", err, u)
+		}
+	})
 	t.Run("unregistered redirect_uri is not redirected to", func(t *testing.T) {
 		c := newRPClient(t, idp.URL, "conf-basic", testSecret, oauth2.AuthStyleInHeader, "http://127.0.0.1:1/evil")
 		u, err := devidp.SignIn(t.Context(), devidptest.NewBrowser(t), c.oauth.AuthCodeURL("st"), "ada", "dev")
@@ -533,6 +558,40 @@ func TestBackChannelFailureDoesNotBlockLogout(t *testing.T) {
 		t.Fatalf("%d back-channel attempts, want 1", n)
 	}
 }
+
+func TestBackChannelUsesConfiguredClientTimeout(t *testing.T) {
+	rp := newRelyingParty(t)
+	rp.delay = 5 * time.Second
+	var used atomic.Bool
+	hc := &http.Client{
+		Timeout: 200 * time.Millisecond,
+		Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			used.Store(true)
+			return http.DefaultTransport.RoundTrip(r)
+		}),
+	}
+	idp := devidptest.Start(t, devidp.Config{Clients: rp.clients(), HTTPClient: hc})
+	c := newRPClient(t, idp.URL, "conf-basic", testSecret, oauth2.AuthStyleInHeader, rp.url("/auth/callback"))
+	browser := devidptest.NewBrowser(t)
+	s := c.signIn(t, browser, "ada")
+	q := url.Values{"id_token_hint": {s.rawID}, "post_logout_redirect_uri": {rp.url("/")}}
+	start := time.Now()
+	resp, err := noRedirect(browser.Jar).Get(c.endSessionURL(t) + "?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if elapsed := time.Since(start); resp.StatusCode != http.StatusFound || elapsed > 3*time.Second {
+		t.Fatalf("status %d after %s; want a redirect within the client's timeout", resp.StatusCode, elapsed)
+	}
+	if !used.Load() {
+		t.Fatal("Config.HTTPClient was not used for the back-channel logout")
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestRestartKeepsKeyAndTokens(t *testing.T) {
 	rp := newRelyingParty(t)
