@@ -102,7 +102,8 @@ type Config struct {
 	// serves it at the root of its Handler.
 	Issuer string
 	// DataDir holds the signing key, the client registry and the sessions and tokens (see the
-	// package documentation). It is created with mode 0700 if missing.
+	// package documentation). It is created with mode 0700 if missing. Give each running provider
+	// its own DataDir: two providers sharing one would overwrite each other's state.json.
 	DataDir string
 	// Users are the people who can sign in. Nil means DefaultUsers().
 	Users []User

@@ -703,3 +703,46 @@ func TestHostMustMatchIssuer(t *testing.T) {
 		t.Fatalf("status = %d, want 421", resp.StatusCode)
 	}
 }
+
+func TestRevocationAndIntrospection(t *testing.T) {
+	rp := newRelyingParty(t)
+	idp := devidptest.Start(t, devidp.Config{Clients: rp.clients()})
+	c := newRPClient(t, idp.URL, "conf-basic", testSecret, oauth2.AuthStyleInHeader, rp.url("/auth/callback"))
+	s := c.signIn(t, devidptest.NewBrowser(t), "ada")
+	var meta struct {
+		Revocation    string `json:"revocation_endpoint"`
+		Introspection string `json:"introspection_endpoint"`
+	}
+	if err := c.provider.Claims(&meta); err != nil {
+		t.Fatal(err)
+	}
+	post := func(endpoint string, form url.Values) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("conf-basic", testSecret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = resp.Body.Close() }()
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body
+	}
+
+	status, body := post(meta.Introspection, url.Values{"token": {s.token.AccessToken}})
+	if status != http.StatusOK || body["active"] != true || body["sub"] != "user-ada" || body["client_id"] != "conf-basic" {
+		t.Fatalf("introspection: %d %v", status, body)
+	}
+	// Revoking the refresh token revokes it and its access token.
+	if status, _ := post(meta.Revocation, url.Values{"token": {s.token.RefreshToken}, "token_type_hint": {"refresh_token"}}); status != http.StatusOK {
+		t.Fatalf("revocation status %d", status)
+	}
+	if _, err := c.oauth.TokenSource(c.ctx, &oauth2.Token{RefreshToken: s.token.RefreshToken}).Token(); oauthErrorCode(err) != "invalid_grant" {
+		t.Fatalf("refresh after revocation: %v", err)
+	}
+	if _, body := post(meta.Introspection, url.Values{"token": {s.token.AccessToken}}); body["active"] == true {
+		t.Fatalf("access token still active after revoking its refresh token: %v", body)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -138,7 +139,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		usernames = append(usernames, u.Username)
 	}
 	if created {
-		log.Info("devidp: created a new signing key", "file", cfg.DataDir+"/"+signingKeyFile, "kid", key.id)
+		log.Info("devidp: created a new signing key", "file", filepath.Join(cfg.DataDir, signingKeyFile), "kid", key.id)
 	}
 	log.Warn("devidp: DEVELOPMENT OpenID provider: demo users and secrets, for local development and tests only — never use it in production",
 		"issuer", issuer, "users", usernames, "clients", len(clients))
@@ -236,6 +237,9 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	delete(m, "token_endpoint_auth_signing_alg_values_supported")
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache")
+	// A public document: browser-based relying parties may fetch it cross-origin (the library's
+	// own endpoints get their CORS headers from the library).
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(m); err != nil {
