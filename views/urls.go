@@ -25,9 +25,9 @@ func SignInURL(returnTo string) string {
 func popupText(event string) (title, body string) {
 	switch event {
 	case "signed-in":
-		return "Signed in", "Signed in. You can close this window."
+		return "Signed in", "You can close this window."
 	case "signed-out":
-		return "Signed out", "Signed out. You can close this window."
+		return "Signed out", "You can close this window."
 	default:
 		return "Done", "You can close this window."
 	}

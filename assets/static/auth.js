@@ -35,6 +35,7 @@
 	const RECHECK_AFTER_MS = 30000; // re-check the session when a tab becomes visible after this long
 	const STATE_REFRESH_GAP_MS = 2000; // at most one tab-sync triggered refresh per this interval
 	const SEVERED_MS = 3000; // a popup "closed" this soon was most likely cut off by the provider's COOP
+	const CLOSED_GRACE_MS = 1500; // wait this long for a result before saying the popup was closed
 
 	let channel = null;
 	try {
@@ -106,6 +107,8 @@
 	let popup = null; // {kind, win, els, opened, timer}
 	let initiatedAt = -Infinity; // when this tab last opened a sign-in / sign-out popup
 	const seen = new Set(); // ids of auth messages already handled (BroadcastChannel + postMessage deliver twice)
+	let lastAuthMessageAt = 0;
+	let closedTimer = 0;
 
 	/** Ask htmx to re-fetch the header and every other session-aware fragment. */
 	function authChanged() {
@@ -174,6 +177,7 @@
 
 	function startBusy(kind, win, els) {
 		stopBusy();
+		clearTimeout(closedTimer);
 		initiatedAt = Date.now();
 		popup = { kind, win, els: els.filter(Boolean), opened: initiatedAt, timer: setInterval(watchPopup, 400) };
 		for (const el of popup.els) {
@@ -195,14 +199,23 @@
 	function watchPopup() {
 		if (!popup || popupOpen()) return;
 		const { kind, opened } = popup;
+		const severed = Date.now() - opened < SEVERED_MS;
 		stopBusy();
-		if (Date.now() - opened < SEVERED_MS) {
-			// Closed faster than a person would: the provider's Cross-Origin-Opener-Policy most likely cut the
-			// reference while the window is still open. Its result still arrives over the BroadcastChannel.
-			note(kind === "signin" ? "Finish signing in in the sign-in window." : "Finish signing out in the other window.");
-		} else {
-			note(kind === "signin" ? "Sign-in window closed." : "Sign-out window closed.");
-		}
+		// "closed" also shows when a Cross-Origin-Opener-Policy switch cut our reference to a window that is
+		// still open (typically on the way back from the provider, just before its result arrives over the
+		// BroadcastChannel). So wait a moment: a result cancels the note.
+		const before = lastAuthMessageAt;
+		clearTimeout(closedTimer);
+		closedTimer = setTimeout(() => {
+			if (lastAuthMessageAt !== before) return;
+			if (severed) {
+				// "Closed" faster than a person would close it: the provider's COOP most likely cut the reference
+				// right away. The window is still there, and its result will still arrive.
+				note(kind === "signin" ? "Finish signing in in the sign-in window." : "Finish signing out in the other window.");
+			} else {
+				note(kind === "signin" ? "Sign-in window closed." : "Sign-out window closed.");
+			}
+		}, CLOSED_GRACE_MS);
 	}
 
 	function focusPopup() {
@@ -281,6 +294,8 @@
 			seen.add(msg.id);
 		}
 		const initiator = !!popup || Date.now() - initiatedAt < 15 * 60 * 1000;
+		lastAuthMessageAt = Date.now();
+		clearTimeout(closedTimer);
 		stopBusy();
 		clearNote();
 		pending = { signedIn: msg.event === "signed-in", initiator, until: Date.now() + 15000 };
