@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/alexedwards/scs/v2/memstore"
 )
 
 func testSessions(t *testing.T) (*Sessions, context.Context, *time.Time) {
@@ -18,8 +16,7 @@ func testSessions(t *testing.T) (*Sessions, context.Context, *time.Time) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := memstore.New()
-	t.Cleanup(st.StopCleanup)
+	st := NewMemoryStore(0)
 	s := NewSessions(cfg, st)
 	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return now }

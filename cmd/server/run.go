@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/joho/godotenv"
 
 	"github.com/hxoidc/hxoidc/auth"
@@ -120,8 +119,8 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 // openStore opens the session store SESSION_STORE names: "memory", or the path of a SQLite file.
 func openStore(spec string) (scs.Store, func(), error) {
 	if spec == "memory" {
-		m := memstore.New()
-		return m, m.StopCleanup, nil
+		m := auth.NewMemoryStore(time.Minute)
+		return m, func() { _ = m.Close() }, nil
 	}
 	s, err := sqlitestore.Open(spec, 0)
 	if err != nil {

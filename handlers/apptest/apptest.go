@@ -20,7 +20,6 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/alexedwards/scs/v2"
-	"github.com/alexedwards/scs/v2/memstore"
 
 	"github.com/hxoidc/hxoidc/auth"
 	"github.com/hxoidc/hxoidc/handlers"
@@ -82,8 +81,8 @@ func Start(t testing.TB, o Options) *App {
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	store := o.Store
 	if store == nil {
-		m := memstore.New()
-		t.Cleanup(m.StopCleanup)
+		m := auth.NewMemoryStore(time.Minute)
+		t.Cleanup(func() { _ = m.Close() })
 		store = m
 	}
 	client := auth.NewClient(cfg, nil, logger)
