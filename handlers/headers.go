@@ -28,7 +28,9 @@ func (s *server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
-		// The sign-in popup must keep its opener so it can tell the page it is done.
+		// Isolates the page from cross-origin windows while still letting it open the sign-in popup. The
+		// popup's opener link does not survive its trip through the provider, so the popup reports back on
+		// a BroadcastChannel (assets/static/auth.js), which needs no opener.
 		h.Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
 		if s.Config.Secure() {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/hxoidc/hxoidc/auth"
+	"github.com/hxoidc/hxoidc/views"
 )
 
 // This is the only file that spells htmx's HX-* headers.
@@ -47,11 +48,9 @@ func currentPath(c echo.Context) string {
 // provider URL that the auth client built. Nothing else can be redirected to.
 type target struct{ url string }
 
-func local(path string) target    { return target{auth.SafeReturnTo(path)} }
-func providerURL(u string) target { return target{u} }
-func loginURL(returnTo string) string {
-	return "/auth/login?return_to=" + url.QueryEscape(auth.SafeReturnTo(returnTo))
-}
+func local(path string) target        { return target{auth.SafeReturnTo(path)} }
+func providerURL(u string) target     { return target{u} }
+func loginURL(returnTo string) string { return views.SignInURL(returnTo) }
 
 // redirect is the one place the app redirects. htmx ignores headers on a 3xx and fetch follows a 302
 // silently (to the provider too, where CORS then fails), so an htmx request gets a 200 with HX-Redirect and

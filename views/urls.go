@@ -2,23 +2,14 @@ package views
 
 import (
 	"net/url"
-	"strings"
-)
 
-// SafeReturnTo returns p if it is a same-origin absolute path ("/..." but not "//..." or "/\..."), else "/".
-// The views only ever link back to such paths; the server validates return_to again on its side.
-func SafeReturnTo(p string) string {
-	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.HasPrefix(p, `/\`) ||
-		strings.ContainsAny(p, "\r\n\t\x00") {
-		return "/"
-	}
-	return p
-}
+	"github.com/hxoidc/hxoidc/auth"
+)
 
 // SignInURL is the href of every Sign in link: PathLogin?return_to=<url-escaped same-origin path>.
 // auth.js appends "&popup=1" when it opens the link in a popup.
 func SignInURL(returnTo string) string {
-	return PathLogin + "?return_to=" + url.QueryEscape(SafeReturnTo(returnTo))
+	return PathLogin + "?return_to=" + url.QueryEscape(auth.SafeReturnTo(returnTo))
 }
 
 // popupText is what PopupDone says for an event.
