@@ -28,6 +28,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hxoidc/hxoidc/assets"
+	"github.com/hxoidc/hxoidc/auth"
 	"github.com/hxoidc/hxoidc/views"
 )
 
@@ -61,7 +62,7 @@ func (f *fakeApp) viewer(r *http.Request) views.Viewer {
 			path = u.RequestURI()
 		}
 	}
-	v := views.Viewer{ReturnTo: views.SafeReturnTo(path)}
+	v := views.Viewer{ReturnTo: auth.SafeReturnTo(path)}
 	if c, err := r.Cookie("sess"); err == nil && c.Value == "1" {
 		v.SignedIn, v.Name, v.Email, v.CSRFToken = true, "Ada Lovelace", "ada@example.com", "tok"
 	}
@@ -113,7 +114,7 @@ func (f *fakeApp) serveApp(w http.ResponseWriter, r *http.Request) {
 			f.render(w, r, views.PopupDone("signed-in", q.Get("return_to")))
 			return
 		}
-		http.Redirect(w, r, views.SafeReturnTo(q.Get("return_to")), http.StatusSeeOther)
+		http.Redirect(w, r, auth.SafeReturnTo(q.Get("return_to")), http.StatusSeeOther)
 	case r.URL.Path == views.PathLogout && r.Method == http.MethodPost:
 		if r.FormValue("csrf_token") != "tok" {
 			http.Error(w, "bad csrf", http.StatusForbidden)
@@ -164,7 +165,10 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	t.Skip("no chromium found (set HXOIDC_CHROMIUM)")
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium not installed: apt-get install -y chromium (CI must run the browser tests)")
+	}
+	t.Skip("chromium not installed: apt-get install -y chromium, or set HXOIDC_CHROMIUM")
 	return ""
 }
 
