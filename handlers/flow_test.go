@@ -1,6 +1,8 @@
 package handlers_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -417,4 +419,84 @@ func TestProviderDownThenUp(t *testing.T) {
 	}
 	e := &env{op: op, app: app}
 	mustSignIn(t, e, b)
+}
+
+// flakyStore is a real in-memory store that can be switched to fail, like a session database going down.
+type flakyStore struct {
+	*auth.MemoryStore
+	mu   sync.Mutex
+	down bool
+}
+
+func (f *flakyStore) err() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return errors.New("connection refused")
+	}
+	return nil
+}
+
+func (f *flakyStore) setDown(d bool) { f.mu.Lock(); f.down = d; f.mu.Unlock() }
+
+func (f *flakyStore) Find(t string) ([]byte, bool, error) {
+	if err := f.err(); err != nil {
+		return nil, false, err
+	}
+	return f.MemoryStore.Find(t)
+}
+
+func (f *flakyStore) Commit(t string, b []byte, e time.Time) error {
+	if err := f.err(); err != nil {
+		return err
+	}
+	return f.MemoryStore.Commit(t, b, e)
+}
+
+func (f *flakyStore) Delete(t string) error {
+	if err := f.err(); err != nil {
+		return err
+	}
+	return f.MemoryStore.Delete(t)
+}
+
+func (f *flakyStore) Ping(ctx context.Context) error { return f.err() }
+
+func TestSessionStoreDown(t *testing.T) {
+	store := &flakyStore{MemoryStore: auth.NewMemoryStore(0)}
+	e := newEnv(t, authtest.Options{ClientSecret: "s3cret"}, func(o *apptest.Options) { o.Store = store })
+	b := e.app.Browser()
+	mustSignIn(t, e, b)
+	authURL := b.StartSignIn("/") // a sign-in in progress when the store goes down
+	store.setDown(true)
+
+	for _, path := range []string{"/", "/fragments/header", "/profile", "/auth/login?return_to=/"} {
+		r := b.Get(path)
+		if r.StatusCode != http.StatusServiceUnavailable || r.TestID("error").Length() != 1 {
+			t.Errorf("%s with the store down: status %d, want a 503 page; %.200s", path, r.StatusCode, r.Body)
+		}
+	}
+	cb, err := e.op.Approve(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := b.Get(cb); r.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("callback with the store down: %d", r.StatusCode)
+	}
+	if r := b.Post("/auth/logout", url.Values{"csrf_token": {"x"}}); r.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("logout with the store down: %d", r.StatusCode)
+	}
+	if r := b.Get("/healthz"); r.StatusCode != http.StatusOK {
+		t.Errorf("healthz: %d", r.StatusCode)
+	}
+	if r := b.Get("/readyz"); r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.Body, "connection refused") {
+		t.Errorf("readyz: %d %s", r.StatusCode, r.Body)
+	}
+	if !strings.Contains(e.app.Logs.String(), "session store error") {
+		t.Errorf("no log line naming the store failure")
+	}
+	store.setDown(false)
+	if got := headerName(t, b); got != "Ada Lovelace" {
+		t.Errorf("session lost while the store was down: header %q", got)
+	}
 }
