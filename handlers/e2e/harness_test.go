@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/chromedp/cdproto/cdp"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/page"
@@ -156,10 +155,7 @@ func startStack(t *testing.T) *stack {
 		}
 	})
 
-	// A memory store without scs's cleanup goroutine: apptest's default (memstore.New() stopped with
-	// StopCleanup at the end of the test) is a data race in scs v2.8.0, which -race reports.
-	s.app = apptest.Start(t, apptest.Options{Issuer: s.idpURL, ClientID: clientID, ClientSecret: clientSecret,
-		Listener: appLn, Store: memstore.NewWithCleanupInterval(0)})
+	s.app = apptest.Start(t, apptest.Options{Issuer: s.idpURL, ClientID: clientID, ClientSecret: clientSecret, Listener: appLn})
 	return s
 }
 
