@@ -179,7 +179,7 @@ func HomeContent(v Viewer, flash string) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<p class=\"badge\"><span class=\"badge-dot\" aria-hidden=\"true\"></span>Signed in<span class=\"badge-more\">&nbsp;with OpenID Connect</span></p></div></div></div><ul class=\"cards\" role=\"list\"><li class=\"card\"><span class=\"card-icon\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<p class=\"badge\"><span class=\"badge-dot\" aria-hidden=\"true\"></span><span>Signed in<span class=\"badge-more\">with OpenID Connect</span></span></p></div></div></div><ul class=\"cards\" role=\"list\"><li class=\"card\"><span class=\"card-icon\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

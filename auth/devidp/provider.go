@@ -161,6 +161,8 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("POST "+pathLogin, p.login.submitLogin)
 	mux.HandleFunc("GET "+pathLoggedOut, p.login.loggedOut)
 	mux.HandleFunc("GET "+pathCSS, serveCSS)
+	// Browsers ask for it on every page; a 204 keeps their consoles free of 404 errors.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET "+pathDiscovery, p.discovery)
 	mux.Handle(pathAuthorize, withIssParameter(p.issuer, p.op))
 	mux.Handle(pathCallback, withIssParameter(p.issuer, p.op))

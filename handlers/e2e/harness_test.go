@@ -687,9 +687,6 @@ func (b *browser) checkClean() {
 			}
 		}
 	}
-	// The development provider serves no /favicon.ico, so Chromium logs a 404 for it on the provider's login
-	// page. That is the provider's (reported) flaw, not the app's: it is logged, not failed.
-	knownProviderFavicon := "(" + b.s.idpURL + "/favicon.ico)"
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	seen := map[string]bool{}
@@ -698,10 +695,6 @@ func (b *browser) checkClean() {
 			continue
 		}
 		seen[p] = true
-		if strings.Contains(p, "status of 404") && strings.HasSuffix(p, knownProviderFavicon) {
-			b.t.Logf("browser (known devidp issue, ignored): %s", p)
-			continue
-		}
 		if slices.ContainsFunc(b.expected, func(e string) bool { return strings.Contains(p, e) }) {
 			b.t.Logf("browser (expected): %s", p)
 			continue
