@@ -221,3 +221,20 @@ func TestPopupSignIn(t *testing.T) {
 		t.Errorf("not signed in after the popup flow")
 	}
 }
+
+func TestNotFoundKeepsTheSession(t *testing.T) {
+	e := newEnv(t, authtest.Options{ClientSecret: "s3cret"})
+	b := e.app.Browser()
+	mustSignIn(t, e, b)
+	r := b.Get("/no/such/page")
+	if r.StatusCode != http.StatusNotFound || strings.TrimSpace(r.TestID("user-name").Text()) != "Ada Lovelace" {
+		t.Errorf("404 page: status %d, header name %q", r.StatusCode, r.TestID("user-name").Text())
+	}
+	big := url.Values{"csrf_token": {strings.Repeat("x", 100_000)}}
+	if r := b.Post("/auth/logout", big); r.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized form: status %d, want 413", r.StatusCode)
+	}
+	if headerName(t, b) != "Ada Lovelace" {
+		t.Errorf("an oversized request harmed the session")
+	}
+}

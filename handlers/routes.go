@@ -27,4 +27,7 @@ func (s *server) addRoutes(e *echo.Echo) {
 	pages.POST(views.PathLogout, s.logout)
 
 	pages.GET(views.PathProfile, s.profile, s.requireUser)
+
+	// Unknown pages get the 404 page with the session loaded, so its header still knows who is there.
+	pages.RouteNotFound("/*", func(echo.Context) error { return echo.ErrNotFound })
 }

@@ -62,7 +62,10 @@ func NewServer(d Deps) *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{}))
+	e.Use(s.accessLog)
 	e.Use(s.recoverPanics)
+	// Nothing the app accepts (a sign-out form, a logout token) comes near this.
+	e.Use(middleware.BodyLimit("64K"))
 	e.Use(s.securityHeaders)
 	e.Use(s.crossOriginProtection)
 	s.addRoutes(e)
@@ -73,6 +76,20 @@ func NewServer(d Deps) *echo.Echo {
 // connection.
 func (s *server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	return middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, DisablePrintStack: true})(next)
+}
+
+// accessLog writes one debug line per request; failures are logged once, with their reason, by
+// handleError.
+func (s *server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if s.Logger.Enabled(c.Request().Context(), slog.LevelDebug) {
+			s.Logger.Debug("request", "request_id", requestID(c), "method", c.Request().Method, "path", c.Request().URL.Path,
+				"status", c.Response().Status, "duration", time.Since(start).String(), "htmx", isHTMX(c))
+		}
+		return err
+	}
 }
 
 // crossOriginProtection refuses cross-origin unsafe requests (Sec-Fetch-Site / Origin, Go's
