@@ -110,6 +110,17 @@ func (s *Sessions) follow(token string) string {
 	return token
 }
 
+// pruneRenamed forgets renewals older than a minute, so the map holds only the last minute's sign-ins.
+func (s *Sessions) pruneRenamed() {
+	now := s.now()
+	s.renamed.Range(func(k, v any) bool {
+		if now.Sub(v.(renamed).at) > time.Minute {
+			s.renamed.Delete(k)
+		}
+		return true
+	})
+}
+
 func withCookie(r *http.Request, name, value string) *http.Request {
 	r = r.Clone(r.Context())
 	cookies := r.Cookies()
@@ -191,6 +202,7 @@ func (s *Sessions) SignIn(ctx context.Context, id *Identity) error {
 		return fmt.Errorf("%w: renew token: %w", ErrSessionStore, err)
 	}
 	if old != "" {
+		s.pruneRenamed()
 		s.renamed.Store(old, renamed{to: s.Manager.Token(ctx), at: s.now()})
 	}
 	s.putJSON(ctx, keyUser, id.User)
