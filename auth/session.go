@@ -20,8 +20,8 @@ const PendingTTL = 10 * time.Minute
 // MaxPending caps the pending sign-ins of one session (one per tab signing in); the oldest goes first.
 const MaxPending = 8
 
-// Session keys. Values are JSON bytes or strings, so gob needs no type registration and a struct that
-// changes between releases cannot make old sessions undecodable.
+// Session keys. Values are JSON bytes or strings, so a struct that changes between releases cannot make
+// old sessions undecodable.
 const (
 	keyUser    = "user"
 	keyTokens  = "tokens"
@@ -337,17 +337,19 @@ func commitCtx(ctx context.Context, st scs.Store, token string, b []byte, expiry
 	return st.Commit(token, b, expiry)
 }
 
-// tolerantCodec is scs's gob codec, except that a session it cannot decode (corrupted, or written by an
-// incompatible release) reads as an empty, already expired session instead of failing every request
-// of that browser with an error.
-type tolerantCodec struct{ scs.GobCodec }
+// tolerantCodec is JSONCodec, reading gob-encoded sessions (scs's default codec) too. A session it cannot
+// decode at all (corrupted, or written by an incompatible release) reads as an empty session instead of
+// failing every request of that browser with an error.
+type tolerantCodec struct{ JSONCodec }
 
 func (c tolerantCodec) Decode(b []byte) (time.Time, map[string]any, error) {
-	deadline, values, err := c.GobCodec.Decode(b)
-	if err != nil {
-		return time.Now().Add(time.Minute), map[string]any{}, nil
+	if deadline, values, err := c.JSONCodec.Decode(b); err == nil {
+		return deadline, values, nil
 	}
-	return deadline, values, nil
+	if deadline, values, err := (scs.GobCodec{}).Decode(b); err == nil {
+		return deadline, values, nil
+	}
+	return time.Now().Add(time.Minute), map[string]any{}, nil
 }
 
 // keyedMutex is a mutex per key, dropped when nobody holds or waits for it.

@@ -78,7 +78,12 @@ func Start(t testing.TB, o Options) *App {
 		t.Fatalf("apptest: config: %v", err)
 	}
 	logs := &SyncBuffer{}
-	logger := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// Debug unless the test sets LOG_LEVEL (benchmarks do, to measure the app rather than the logging).
+	level := slog.LevelDebug
+	if _, set := o.Env[auth.EnvLogLevel]; set {
+		_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	}
+	logger := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: level}))
 	store := o.Store
 	if store == nil {
 		m := auth.NewMemoryStore(time.Minute)
