@@ -81,6 +81,18 @@ func (m *MemoryStore) Commit(token string, b []byte, expiry time.Time) error {
 	return nil
 }
 
+// TouchCtx replaces a live session's data and expiry, never re-creating a deleted one.
+func (m *MemoryStore) TouchCtx(_ context.Context, token string, b []byte, expiry time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it, ok := m.items[token]
+	if !ok || !m.now().Before(it.expiry) {
+		return false, nil
+	}
+	m.items[token] = memItem{b: b, expiry: expiry}
+	return true, nil
+}
+
 // Delete removes a session.
 func (m *MemoryStore) Delete(token string) error {
 	m.mu.Lock()

@@ -44,6 +44,7 @@ type Client struct {
 type metadata struct {
 	provider      *oidc.Provider
 	verifier      *oidc.IDTokenVerifier
+	logoutVerify  *oidc.IDTokenVerifier // over a key set whose refetches are rate-limited
 	oauth2        oauth2.Config
 	issParameter  bool // RFC 9207 authorization_response_iss_parameter_supported
 	endSession    string
@@ -56,6 +57,7 @@ type metadata struct {
 // discoveryDoc holds the discovery fields go-oidc does not expose.
 type discoveryDoc struct {
 	EndSessionEndpoint        string   `json:"end_session_endpoint"`
+	JWKSURI                   string   `json:"jwks_uri"`
 	IssParameterSupported     bool     `json:"authorization_response_iss_parameter_supported"`
 	TokenAuthMethods          []string `json:"token_endpoint_auth_methods_supported"`
 	CodeChallengeMethods      []string `json:"code_challenge_methods_supported"`
@@ -85,11 +87,22 @@ func (c *Client) ctx(ctx context.Context) context.Context {
 
 // Discover fetches the provider's metadata once. An *oidc.IssuerMismatchError means OIDC_ISSUER is wrong:
 // the error says both values and never gets "fixed" by skipping the check.
-func (c *Client) Discover(ctx context.Context) error {
+func (c *Client) Discover(ctx context.Context) error { return c.tryDiscover(ctx, time.Time{}) }
+
+// tryDiscover runs one discovery at a time. A caller that waited while another discovery ran since it
+// asked takes that one's result instead of trying again, so a crowd of sign-ins against a hanging provider
+// waits for one timeout, not one each.
+func (c *Client) tryDiscover(ctx context.Context, asked time.Time) error {
 	c.discovering.Lock()
 	defer c.discovering.Unlock()
 	if c.Ready() == nil {
 		return nil
+	}
+	c.mu.RLock()
+	last, lastErr := c.lastAttempt, c.lastErr
+	c.mu.RUnlock()
+	if !asked.IsZero() && !last.Before(asked) && lastErr != nil {
+		return lastErr
 	}
 	md, err := c.discover(ctx)
 	c.mu.Lock()
@@ -147,7 +160,9 @@ func (c *Client) discover(ctx context.Context) (*metadata, error) {
 		RedirectURL:  c.cfg.RedirectURL,
 		Scopes:       c.cfg.Scopes,
 	}
-	md.verifier = provider.Verifier(&oidc.Config{ClientID: c.cfg.ClientID, Now: c.now, SupportedSigningAlgs: signingAlgs(doc.IDTokenSigningAlgs)})
+	vcfg := &oidc.Config{ClientID: c.cfg.ClientID, Now: c.now, SupportedSigningAlgs: signingAlgs(doc.IDTokenSigningAlgs)}
+	md.verifier = provider.Verifier(vcfg)
+	md.logoutVerify = oidc.NewVerifier(c.cfg.Issuer, &limitedKeySet{url: doc.JWKSURI, client: c.httpClient, now: c.now}, vcfg)
 	for _, raw := range []string{endpoint.AuthURL, doc.EndSessionEndpoint} {
 		if u, err := url.Parse(raw); err == nil && u.Host != "" {
 			origin := u.Scheme + "://" + u.Host
@@ -255,8 +270,8 @@ func (c *Client) metadata(ctx context.Context) (*metadata, error) {
 	if md != nil {
 		return md, nil
 	}
-	if c.now().Sub(last) > 2*time.Second {
-		if err := c.Discover(ctx); err == nil {
+	if now := c.now(); now.Sub(last) > 2*time.Second {
+		if err := c.tryDiscover(ctx, now); err == nil {
 			c.mu.RLock()
 			defer c.mu.RUnlock()
 			return c.md, nil
@@ -353,14 +368,8 @@ func (c *Client) Exchange(ctx context.Context, p Pending, query url.Values) (*Id
 	if err != nil {
 		return nil, err
 	}
-	// RFC 9207 §2.4: a present iss must equal the issuer exactly; a provider that advertises the parameter
-	// must send it.
-	if iss, present := query["iss"]; present || md.issParameter {
-		if !present || len(iss) != 1 || iss[0] != c.cfg.Issuer {
-			return nil, newError(http.StatusBadRequest, "Sign-in response from the wrong provider",
-				"The sign-in response did not come from the expected provider, so it was refused. Please try again.",
-				fmt.Errorf("%w: expected %q, got %q (present=%t, advertised=%t)", ErrIssuerMismatch, c.cfg.Issuer, strings.Join(iss, ","), present, md.issParameter))
-		}
+	if err := c.checkIssuer(md, query); err != nil {
+		return nil, err
 	}
 	code := query.Get("code")
 	if code == "" || len(query["code"]) != 1 {
@@ -423,6 +432,29 @@ func (c *Client) Exchange(ctx context.Context, p Pending, query url.Values) (*Id
 		IDToken: rawID, AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken,
 		TokenType: tok.TokenType, Expiry: tok.Expiry, Nonce: p.Nonce,
 	}}, nil
+}
+
+// CheckIssuer applies RFC 9207 to an authorization response, success or error: a present iss must equal
+// the issuer exactly, and a provider that advertises the parameter must send it. Exchange calls it too.
+func (c *Client) CheckIssuer(ctx context.Context, query url.Values) error {
+	md, err := c.metadata(ctx)
+	if err != nil {
+		return err
+	}
+	return c.checkIssuer(md, query)
+}
+
+func (c *Client) checkIssuer(md *metadata, query url.Values) error {
+	iss, present := query["iss"]
+	if !present && !md.issParameter {
+		return nil
+	}
+	if !present || len(iss) != 1 || iss[0] != c.cfg.Issuer {
+		return newError(http.StatusBadRequest, "Sign-in response from the wrong provider",
+			"The sign-in response did not come from the expected provider, so it was refused. Please try again.",
+			fmt.Errorf("%w: expected %q, got %q (present=%t, advertised=%t)", ErrIssuerMismatch, c.cfg.Issuer, strings.Join(iss, ","), present, md.issParameter))
+	}
+	return nil
 }
 
 type standardClaims struct {
@@ -636,7 +668,7 @@ func (c *Client) VerifyLogout(ctx context.Context, raw string) (*oidc.LogoutToke
 	if err != nil {
 		return nil, err
 	}
-	lt, err := md.verifier.VerifyLogout(c.ctx(ctx), raw)
+	lt, err := md.logoutVerify.VerifyLogout(c.ctx(ctx), raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadLogoutToken, err)
 	}

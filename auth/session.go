@@ -2,7 +2,9 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,13 +39,10 @@ type Sessions struct {
 	store   scs.Store
 	now     func() time.Time
 
-	locks   keyedMutex
-	renamed sync.Map // old token -> renamed{to, at}: a renewed token that requests in flight still carry
-}
-
-type renamed struct {
-	to string
-	at time.Time
+	locks keyedMutex
+	// LockWait bounds how long a request waits for another request of the same session (a callback
+	// waiting on a slow provider) before it goes ahead on its own.
+	LockWait time.Duration
 }
 
 // NewSessions configures the session manager for cfg: the cookie (HttpOnly, SameSite=Lax, Path=/, and
@@ -65,17 +64,17 @@ func NewSessions(cfg Config, store scs.Store) *Sessions {
 		sm.Cookie.Name = "__Host-hxoidc_session"
 		sm.Cookie.Secure = true
 	}
-	return &Sessions{Manager: sm, store: store, now: time.Now}
+	return &Sessions{Manager: sm, store: store, now: time.Now, LockWait: 500 * time.Millisecond}
 }
 
 // CookieName is the session cookie's name.
 func (s *Sessions) CookieName() string { return s.Manager.Cookie.Name }
 
-// Serialize runs one request at a time per session cookie within this process, and points a request
-// that still carries a token renewed a moment ago at its new token. Without it, two callbacks of the
-// same browser (two tabs) would each load the session, and the one that commits last would forget the
-// other's sign-in; and a request that read the session before a sign-out could write it back after.
-// It must wrap the session middleware (LoadAndSave).
+// Serialize runs one request at a time per session cookie within this process, so that two tabs
+// starting sign-ins at once cannot each load the session and lose the other's pending sign-in, and a
+// request that read the session before a sign-out cannot write it back after. A request waits at most
+// LockWait (a callback may wait on a slow provider), then goes ahead: Save never re-creates a session
+// that was ended meanwhile. It must wrap the session middleware.
 func (s *Sessions) Serialize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(s.CookieName())
@@ -83,55 +82,20 @@ func (s *Sessions) Serialize(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		unlock := s.locks.lock(c.Value)
-		defer unlock()
-		if to := s.follow(c.Value); to != c.Value {
-			r = withCookie(r, s.CookieName(), to)
+		if unlock, ok := s.locks.lock(r.Context(), s.storeKey(c.Value), s.LockWait); ok {
+			defer unlock()
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// follow returns the token that token was renewed to, following a chain of renewals (each tab's
-// callback renews the token the previous one produced) no older than a minute.
-func (s *Sessions) follow(token string) string {
-	for range 16 {
-		v, ok := s.renamed.Load(token)
-		if !ok {
-			break
-		}
-		rn := v.(renamed)
-		if s.now().Sub(rn.at) > time.Minute {
-			s.renamed.Delete(token)
-			break
-		}
-		token = rn.to
+// storeKey is the key the store keeps token under (scs hashes it when HashTokenInStore is set).
+func (s *Sessions) storeKey(token string) string {
+	if !s.Manager.HashTokenInStore {
+		return token
 	}
-	return token
-}
-
-// pruneRenamed forgets renewals older than a minute, so the map holds only the last minute's sign-ins.
-func (s *Sessions) pruneRenamed() {
-	now := s.now()
-	s.renamed.Range(func(k, v any) bool {
-		if now.Sub(v.(renamed).at) > time.Minute {
-			s.renamed.Delete(k)
-		}
-		return true
-	})
-}
-
-func withCookie(r *http.Request, name, value string) *http.Request {
-	r = r.Clone(r.Context())
-	cookies := r.Cookies()
-	r.Header.Del("Cookie")
-	for _, c := range cookies {
-		if c.Name == name {
-			c.Value = value
-		}
-		r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-	}
-	return r
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 func (s *Sessions) getJSON(ctx context.Context, key string, v any) bool {
@@ -194,16 +158,25 @@ func (s *Sessions) TakePending(ctx context.Context, state string) (Pending, erro
 	return p, nil
 }
 
-// SignIn stores the identity under a new session token (against session fixation), keeping the other
-// pending sign-ins, and makes a new CSRF token.
+// SignIn stores the identity under a new session token (against session fixation) and makes a new
+// CSRF token. Other tabs' pending sign-ins move to the new session; for a minute they also stay under
+// the old token, in a session that holds nothing else, so a callback of another tab that is already on its
+// way with the old cookie still completes. Whoever knew the old token (fixation) finds no user there.
 func (s *Sessions) SignIn(ctx context.Context, id *Identity) error {
 	old := s.Manager.Token(ctx)
+	pending := s.livePending(ctx)
 	if err := s.Manager.RenewToken(ctx); err != nil {
 		return fmt.Errorf("%w: renew token: %w", ErrSessionStore, err)
 	}
-	if old != "" {
-		s.pruneRenamed()
-		s.renamed.Store(old, renamed{to: s.Manager.Token(ctx), at: s.now()})
+	if old != "" && len(pending) > 0 {
+		b, _ := json.Marshal(pending)
+		blob, err := s.Manager.Codec.Encode(s.now().Add(s.Manager.Lifetime), map[string]any{keyPending: b})
+		if err == nil {
+			err = commitCtx(ctx, s.store, s.storeKey(old), blob, s.now().Add(time.Minute))
+		}
+		if err != nil {
+			return fmt.Errorf("%w: keep pending sign-ins: %w", ErrSessionStore, err)
+		}
 	}
 	s.putJSON(ctx, keyUser, id.User)
 	s.putJSON(ctx, keyTokens, id.Tokens)
@@ -251,12 +224,8 @@ type LogoutState struct {
 // fresh session remembers it for the return from the provider.
 func (s *Sessions) SignOut(ctx context.Context, logout *LogoutState) (Tokens, error) {
 	t, _ := s.Tokens(ctx)
-	old := s.Manager.Token(ctx)
 	if err := s.Manager.Destroy(ctx); err != nil {
 		return t, fmt.Errorf("%w: destroy: %w", ErrSessionStore, err)
-	}
-	if old != "" {
-		s.renamed.Delete(old)
 	}
 	if logout != nil {
 		s.putJSON(ctx, keyLogout, logout)
@@ -289,13 +258,44 @@ func (s *Sessions) EndSessions(ctx context.Context, iss, sid, sub string) (int, 
 		}
 		n++
 		// Iterate hands over the token as the store keeps it (hashed, with HashTokenInStore), so the
-		// row is deleted directly; Destroy would hash it a second time and miss.
-		return deleteCtx(ctx, s.store, s.Manager.Token(ctx))
+		// row is deleted directly; Destroy would hash it a second time and miss. Requests of that session
+		// in flight cannot write it back: Save only touches sessions that still exist.
+		key := s.Manager.Token(ctx)
+		if unlock, ok := s.locks.lock(ctx, key, s.LockWait); ok {
+			defer unlock()
+		}
+		return deleteCtx(ctx, s.store, key)
 	})
 	if err != nil {
 		return n, fmt.Errorf("%w: end sessions: %w", ErrSessionStore, err)
 	}
 	return n, nil
+}
+
+// ErrReplayed is returned by EndSessionsOnce for a logout token whose jti was seen before.
+var ErrReplayed = errors.New("logout token replayed")
+
+// EndSessionsOnce is EndSessions for one back-channel logout token: a token id (jti) is acted on once.
+// Within a process the check and the record are atomic; instances sharing a store see each other's
+// records. The jti is recorded after the sessions ended, so a provider that retries after a store
+// failure is not refused.
+func (s *Sessions) EndSessionsOnce(ctx context.Context, jti string, expiry time.Time, iss, sid, sub string) (int, error) {
+	key := "jti:" + iss + ":" + jti
+	unlock, ok := s.locks.lock(ctx, "seen:"+key, 10*time.Second)
+	if !ok {
+		return 0, fmt.Errorf("%w: busy with the same logout token", ErrSessionStore)
+	}
+	defer unlock()
+	if seen, err := s.Seen(ctx, key); err != nil {
+		return 0, err
+	} else if seen {
+		return 0, fmt.Errorf("%w: jti %q", ErrReplayed, jti)
+	}
+	n, err := s.EndSessions(ctx, iss, sid, sub)
+	if err != nil {
+		return n, err
+	}
+	return n, s.MarkSeen(ctx, key, expiry)
 }
 
 // Seen reports whether key was recorded by MarkSeen and has not expired: the replay check for logout
@@ -359,25 +359,24 @@ type keyedMutex struct {
 }
 
 type keyedEntry struct {
-	mu   sync.Mutex
+	ch   chan struct{} // holds a token while locked
 	refs int
 }
 
-func (k *keyedMutex) lock(key string) (unlock func()) {
+// lock takes the key's lock, waiting at most wait (or until ctx ends); ok is false when it gave up.
+func (k *keyedMutex) lock(ctx context.Context, key string, wait time.Duration) (unlock func(), ok bool) {
 	k.mu.Lock()
 	if k.m == nil {
 		k.m = map[string]*keyedEntry{}
 	}
 	e := k.m[key]
 	if e == nil {
-		e = &keyedEntry{}
+		e = &keyedEntry{ch: make(chan struct{}, 1)}
 		k.m[key] = e
 	}
 	e.refs++
 	k.mu.Unlock()
-	e.mu.Lock()
-	return func() {
-		e.mu.Unlock()
+	release := func() {
 		k.mu.Lock()
 		e.refs--
 		if e.refs == 0 {
@@ -385,6 +384,99 @@ func (k *keyedMutex) lock(key string) (unlock func()) {
 		}
 		k.mu.Unlock()
 	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case e.ch <- struct{}{}:
+		return func() { <-e.ch; release() }, true
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	release()
+	return nil, false
+}
+
+// Snapshot is a session as it was loaded: Save needs to know which token it came with.
+type Snapshot struct {
+	token string
+}
+
+// Snapshot records the loaded session of ctx.
+func (s *Sessions) Snapshot(ctx context.Context) Snapshot {
+	return Snapshot{token: s.Manager.Token(ctx)}
+}
+
+func (s *Sessions) values(ctx context.Context) map[string]any {
+	m := map[string]any{}
+	for _, k := range s.Manager.Keys(ctx) {
+		m[k] = s.Manager.Get(ctx, k)
+	}
+	return m
+}
+
+// Save commits the session at the end of a request and sets or clears the cookie. A session that came
+// with the request is only ever updated, never re-created: if it was ended while the request ran (sign-out
+// in another tab, back-channel logout, a request that waited for the session lock in vain), it stays
+// ended and the request's changes to it are dropped. New sessions, and sessions
+// under a renewed token, are inserted.
+func (s *Sessions) Save(ctx context.Context, w http.ResponseWriter, snap Snapshot) error {
+	sm := s.Manager
+	switch sm.Status(ctx) {
+	case scs.Modified:
+		if token := sm.Token(ctx); token != "" && token == snap.token {
+			deadline := sm.Deadline(ctx)
+			expiry := deadline
+			if sm.IdleTimeout > 0 {
+				expiry = minTime(expiry, s.now().Add(sm.IdleTimeout))
+			}
+			b, err := sm.Codec.Encode(deadline, s.values(ctx))
+			if err != nil {
+				return fmt.Errorf("%w: encode: %w", ErrSessionStore, err)
+			}
+			found, err := touchCtx(ctx, s.store, s.storeKey(token), b, expiry)
+			if err != nil {
+				return fmt.Errorf("%w: update: %w", ErrSessionStore, err)
+			}
+			if !found {
+				// No cookie at all: the browser may already hold a newer token (a sign-in that renewed
+				// this one while the request ran), which clearing the cookie would throw away.
+				return nil
+			}
+			sm.WriteSessionCookie(ctx, w, token, expiry)
+			return nil
+		}
+		token, expiry, err := sm.Commit(ctx)
+		if err != nil {
+			return fmt.Errorf("%w: commit: %w", ErrSessionStore, err)
+		}
+		sm.WriteSessionCookie(ctx, w, token, expiry)
+	case scs.Destroyed:
+		sm.WriteSessionCookie(ctx, w, "", time.Time{})
+	}
+	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// Toucher is a store that can replace a live session without re-creating one that was deleted.
+// MemoryStore and sqlitestore.Store implement it; for other stores Save finds, then commits.
+type Toucher interface {
+	TouchCtx(ctx context.Context, token string, b []byte, expiry time.Time) (found bool, err error)
+}
+
+func touchCtx(ctx context.Context, st scs.Store, token string, b []byte, expiry time.Time) (bool, error) {
+	if t, ok := st.(Toucher); ok {
+		return t.TouchCtx(ctx, token, b, expiry)
+	}
+	if _, found, err := findCtx(ctx, st, token); err != nil || !found {
+		return false, err
+	}
+	return true, commitCtx(ctx, st, token, b, expiry)
 }
 
 // ErrNotSignedIn is returned for protected routes without a signed-in user.

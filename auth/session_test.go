@@ -93,30 +93,3 @@ func hashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
-
-func TestRenamedTokensArePruned(t *testing.T) {
-	s, ctx, now := testSessions(t)
-	for i := range 5 {
-		s.renamed.Store(fmt.Sprint("old", i), renamed{to: "x", at: *now})
-	}
-	*now = now.Add(2 * time.Minute)
-	ctx2, _ := s.Manager.Load(context.Background(), "")
-	s.Manager.Put(ctx2, "k", "v")
-	tok, _, err := s.Manager.Commit(ctx2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx3, _ := s.Manager.Load(context.Background(), tok)
-	if err := s.SignIn(ctx3, &Identity{User: User{Subject: "u"}}); err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	s.renamed.Range(func(any, any) bool { n++; return true })
-	if n != 1 {
-		t.Errorf("%d renamed entries kept, want only the new one", n)
-	}
-	if got := s.follow(tok); got != s.Manager.Token(ctx3) {
-		t.Errorf("follow(%q) = %q, want the renewed token", tok, got)
-	}
-	_ = ctx
-}

@@ -193,7 +193,7 @@ func TestAttackOddPaths(t *testing.T) {
 // TestAttackDiscoveryStampede: while the provider hangs on discovery, sign-in attempts of different
 // browsers must each fail fast (one provider timeout at most), not queue behind each other.
 func TestAttackDiscoveryStampede(t *testing.T) {
-	t.Skip("BUG: auth.Client.Discover serialises discoveries with a mutex and each waiter runs its own discovery after the previous failed: N concurrent sign-ins against a hanging provider answer after ~N x OIDC_HTTP_TIMEOUT")
+	// Regression test for a fixed bug: auth.Client.Discover serialises discoveries with a mutex and each waiter runs its own discovery after the previous failed: N concurrent sign-ins against a hanging provider answer after ~N x OIDC_HTTP_TIMEOUT
 	op := authtest.New(t, authtest.Options{ClientSecret: "s3cret"})
 	// Down (fast failures) at start, so the background retries (1 s, 2 s, 4 s apart) stay short ...
 	op.SetBehavior(func(b *authtest.Behavior) { b.DiscoveryStatus = 503 })
@@ -229,7 +229,7 @@ func TestAttackDiscoveryStampede(t *testing.T) {
 // TestAttackHangingProviderFreezesTheBrowser: a callback waiting on a hanging token endpoint holds its
 // session's lock; the person's other tabs (the home page, the header re-check) must still answer.
 func TestAttackHangingProviderFreezesTheBrowser(t *testing.T) {
-	t.Skip("BUG: Sessions.Serialize holds the per-cookie lock for the whole callback (up to 25 s with a hanging provider): every other page and htmx request of that browser waits that long")
+	// Regression test for a fixed bug: Sessions.Serialize holds the per-cookie lock for the whole callback (up to 25 s with a hanging provider): every other page and htmx request of that browser waits that long
 	e := newEnv(t, authtest.Options{ClientSecret: "s3cret"}, func(o *apptest.Options) { o.CallbackTimeout = 4 * time.Second })
 	b := e.app.Browser()
 	mustSignIn(t, e, b)

@@ -244,7 +244,7 @@ func TestAttackMixUpIssParameter(t *testing.T) {
 // a wrong iss (or none, when the provider advertises the parameter) must not be taken for the provider's
 // error.
 func TestAttackMixUpOnErrorResponse(t *testing.T) {
-	t.Skip("BUG: handlers.callback maps ?error=... to the provider's error page before any iss check, so an error response from another issuer (RFC 9207 mix-up) is shown and logged as this provider's error")
+	// Regression test for a fixed bug: handlers.callback maps ?error=... to the provider's error page before any iss check, so an error response from another issuer (RFC 9207 mix-up) is shown and logged as this provider's error
 	e := newEnv(t, authtest.Options{ClientSecret: "s3cret", IssParameterSupported: true})
 	for name, iss := range map[string]string{"wrong iss": authtest.IssWrong, "missing iss": authtest.IssOmit} {
 		t.Run(name, func(t *testing.T) {
@@ -306,7 +306,7 @@ func TestAttackRefreshSubstitution(t *testing.T) {
 // and the next visit presents the spent refresh token again: to a rotating provider (RFC 9700 §4.14.2)
 // that is refresh-token theft, and it revokes the whole grant.
 func TestAttackRefreshResponseRefusedThenRefreshTokenReplayed(t *testing.T) {
-	t.Skip("BUG: after Refresh refuses a response (bad ID token), handlers.profile keeps the old, already rotated refresh token and replays it on the next visit (Stats.RefreshReuse=1: the provider revokes the grant)")
+	// Regression test for a fixed bug: after Refresh refuses a response (bad ID token), handlers.profile keeps the old, already rotated refresh token and replays it on the next visit (Stats.RefreshReuse=1: the provider revokes the grant)
 	e := newEnv(t, authtest.Options{ClientSecret: "s3cret"})
 	e.op.SetBehavior(func(b *authtest.Behavior) { b.ExpiresIn = 5 })
 	b := e.app.Browser()
@@ -447,7 +447,7 @@ func TestAttackPostLogoutState(t *testing.T) {
 // TestAttackSignedOutPageWhileSignedIn: a link (or Back) to /auth/signed-out must not tell a person who
 // is still signed in that they are signed out.
 func TestAttackSignedOutPageWhileSignedIn(t *testing.T) {
-	t.Skip("BUG: GET /auth/signed-out always says 'You are signed out. Your hxoidc session has ended on this device.' even when the session is alive")
+	// Regression test for a fixed bug: GET /auth/signed-out always says 'You are signed out. Your hxoidc session has ended on this device.' even when the session is alive
 	e := newEnv(t, authtest.Options{ClientSecret: "s3cret"})
 	b := e.app.Browser()
 	mustSignIn(t, e, b)

@@ -42,7 +42,7 @@ func TestAttackFixationWithUnknownToken(t *testing.T) {
 // cookie), and waits. The victim signs in; the app renews T0 to T1 against fixation. The attacker's
 // requests with T0 must not reach the victim's session.
 func TestAttackFixationThroughRenamedToken(t *testing.T) {
-	t.Skip("BUG: for 60 s after sign-in any request carrying the pre-sign-in token T0 is rewritten to the renewed token T1 (Sessions.Serialize/follow) and is even sent Set-Cookie: T1, defeating RenewToken's anti-fixation")
+	// Regression test for a fixed bug: for 60 s after sign-in any request carrying the pre-sign-in token T0 is rewritten to the renewed token T1 (Sessions.Serialize/follow) and is even sent Set-Cookie: T1, defeating RenewToken's anti-fixation
 	e := newEnv(t, authtest.Options{ClientSecret: "s3cret"})
 	attacker := e.app.Browser()
 	attacker.StartSignIn("/") // creates the anonymous session T0 in the store
@@ -102,7 +102,9 @@ func waitEntered(t *testing.T, entered chan struct{}) {
 // token but locked under the old one, so it runs in parallel with a sign-out of the new token, and
 // writes the destroyed session back.
 func TestAttackStaleTokenRequestResurrectsSignedOutSession(t *testing.T) {
-	t.Skip("BUG: Sessions.Serialize locks the raw cookie value, not the token it follows to: a request with the pre-sign-in token runs concurrently with POST /auth/logout and commits the destroyed session back")
+	// Was a bug: a request in flight (here one waiting on the provider longer than the session lock is held
+	// for it) committed the session back after POST /auth/logout destroyed it. Sessions are now only
+	// updated, never re-created, by requests that loaded them.
 	e := newEnv(t, authtest.Options{ClientSecret: "s3cret"})
 	e.op.SetBehavior(func(b *authtest.Behavior) { b.ExpiresIn = 5 }) // /profile will refresh
 	b := e.app.Browser()
@@ -118,10 +120,16 @@ func TestAttackStaleTokenRequestResurrectsSignedOutSession(t *testing.T) {
 	t1 := b.SessionCookie()
 	csrf := b.CSRFToken()
 
-	// The in-flight request of the same browser, still with T0, is held inside its token refresh.
+	// The pre-sign-in token gives no access at all.
+	old := e.app.Browser()
+	atkPlantCookie(old, e.app, t0.Name, t0.Value)
+	if got := headerName(t, old); got != "" {
+		t.Fatalf("the pre-sign-in token T0 shows %q", got)
+	}
+	// A request of the same browser is held inside its token refresh.
 	entered, release := blockRefresh(e.op, 5)
 	stale := e.app.Browser()
-	atkPlantCookie(stale, e.app, t0.Name, t0.Value)
+	atkPlantCookie(stale, e.app, t1.Name, t1.Value)
 	done := make(chan *apptest.Response, 1)
 	go func() { done <- stale.Get("/profile") }()
 	waitEntered(t, entered)
@@ -152,7 +160,7 @@ func TestAttackStaleTokenRequestResurrectsSignedOutSession(t *testing.T) {
 // logout while the browser has a request in flight (here /profile refreshing its tokens; with an idle
 // timeout every request commits the session). The session must stay ended.
 func TestAttackBackchannelLogoutUndoneByRequestInFlight(t *testing.T) {
-	t.Skip("BUG: EndSessions deletes the store row without the session's lock; a request that loaded the session before commits it back afterwards (scs marks every loaded session Modified when IdleTimeout is set), undoing back-channel logout")
+	// Regression test for a fixed bug: EndSessions deletes the store row without the session's lock; a request that loaded the session before commits it back afterwards (scs marks every loaded session Modified when IdleTimeout is set), undoing back-channel logout
 	e := newEnv(t, authtest.Options{ClientSecret: "s3cret"})
 	e.op.SetBehavior(func(b *authtest.Behavior) { b.ExpiresIn = 5 })
 	b := e.app.Browser()

@@ -48,6 +48,10 @@ func (s *server) callback(c echo.Context) error {
 		if p, err := s.Sessions.TakePending(ctx, state); err == nil {
 			setRetry(c, retryLogin(p))
 		}
+		// An error response from another provider (mix-up, RFC 9207) is not shown as this one's.
+		if err := s.Auth.CheckIssuer(ctx, q); err != nil {
+			return err
+		}
 		return providerError(code, q.Get("error_description"))
 	}
 	p, err := s.Sessions.TakePending(ctx, state)
@@ -164,19 +168,14 @@ func (s *server) backchannelLogout(c echo.Context) error {
 	if err != nil {
 		return fail(http.StatusBadRequest, "invalid logout token", err)
 	}
-	key := "jti:" + lt.Issuer + ":" + lt.TokenID
-	if seen, err := s.Sessions.Seen(ctx, key); err != nil {
-		return fail(http.StatusBadRequest, "session store unavailable", err)
-	} else if seen {
-		return fail(http.StatusBadRequest, "logout token replayed", fmt.Errorf("jti %q seen before", lt.TokenID))
-	}
-	n, err := s.Sessions.EndSessions(ctx, lt.Issuer, lt.SessionID, lt.Subject)
-	if err != nil {
-		return fail(http.StatusBadRequest, "session store unavailable", err)
-	}
 	// Remembered for as long as a token with this iat is accepted at all.
-	if err := s.Sessions.MarkSeen(ctx, key, s.now().Add(auth.LogoutTokenMaxAge+2*auth.ClockSkew)); err != nil {
-		s.Logger.Warn("back-channel logout: could not record jti", "request_id", requestID(c), "err", err)
+	n, err := s.Sessions.EndSessionsOnce(ctx, lt.TokenID, s.now().Add(auth.LogoutTokenMaxAge+2*auth.ClockSkew), lt.Issuer, lt.SessionID, lt.Subject)
+	switch {
+	case errors.Is(err, auth.ErrReplayed):
+		return fail(http.StatusBadRequest, "logout token replayed", err)
+	case err != nil:
+		// Back-Channel Logout 1.0 §2.8: any failure is a 400; the provider may retry.
+		return fail(http.StatusBadRequest, "session store unavailable", err)
 	}
 	s.Logger.Info("back-channel logout", "request_id", requestID(c), "sub", lt.Subject, "sid", lt.SessionID, "sessions_ended", n)
 	return c.NoContent(http.StatusOK)

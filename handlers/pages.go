@@ -38,6 +38,10 @@ func (s *server) signedOut(c echo.Context) error {
 		return s.render(c, http.StatusOK, views.PopupDone("signed-out", views.PathHome), nil)
 	}
 	v := s.viewer(c)
+	if v.SignedIn {
+		// Someone who is signed in (again, or never signed out) is not told otherwise.
+		return s.redirect(c, local(views.PathHome))
+	}
 	return s.render(c, http.StatusOK, views.SignedOutPage(views.Page{Title: "Signed out", Viewer: v}, ok && done.Local), nil)
 }
 
@@ -69,8 +73,10 @@ func (s *server) profile(c echo.Context) error {
 		next, err := s.Auth.Refresh(ctx, u, t)
 		if err != nil {
 			var ae *auth.Error
-			if errors.As(err, &ae) && ae.Status < 500 {
-				// The provider no longer honours this session (revoked or expired refresh token).
+			if (errors.As(err, &ae) && ae.Status < 500) || errors.Is(err, auth.ErrInvalidIDToken) {
+				// The provider no longer honours this session (revoked or expired refresh token), or it
+				// answered with an ID token we refused: its refresh token is spent either way, and
+				// presenting it again would look like theft to the provider.
 				if _, err := s.Sessions.SignOut(ctx, nil); err != nil {
 					return storeError(err)
 				}

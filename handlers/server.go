@@ -21,6 +21,7 @@ import (
 type Authenticator interface {
 	AuthCodeURL(ctx context.Context, returnTo string, popup bool) (auth.Pending, string, error)
 	Exchange(ctx context.Context, p auth.Pending, query url.Values) (*auth.Identity, error)
+	CheckIssuer(ctx context.Context, query url.Values) error
 	Refresh(ctx context.Context, u auth.User, t auth.Tokens) (auth.Tokens, error)
 	UserInfo(ctx context.Context, u auth.User, t auth.Tokens) (json.RawMessage, error)
 	EndSessionURL(ctx context.Context, idTokenHint, state string) string
@@ -61,12 +62,12 @@ func NewServer(d Deps) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{}))
+	e.Use(s.requestID)
 	e.Use(s.accessLog)
 	e.Use(s.recoverPanics)
+	e.Use(s.securityHeaders)
 	// Nothing the app accepts (a sign-out form, a logout token) comes near this.
 	e.Use(middleware.BodyLimit("64K"))
-	e.Use(s.securityHeaders)
 	e.Use(s.crossOriginProtection)
 	s.addRoutes(e)
 	return e
@@ -76,6 +77,15 @@ func NewServer(d Deps) *echo.Echo {
 // connection.
 func (s *server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	return middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, DisablePrintStack: true})(next)
+}
+
+// requestID gives every request an id of our own for its log lines and error page; one a client sends
+// is never adopted, so it cannot forge or flood log correlation.
+func (s *server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderXRequestID, randomState()[:16])
+		return next(c)
+	}
 }
 
 // accessLog writes one debug line per request; failures are logged once, with their reason, by

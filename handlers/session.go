@@ -3,9 +3,7 @@ package handlers
 import (
 	"fmt"
 	"net/http"
-	"time"
 
-	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
 
 	"github.com/hxoidc/hxoidc/auth"
@@ -33,7 +31,7 @@ func (s *server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			return storeError(fmt.Errorf("handlers: load session: %w", err))
 		}
 		c.SetRequest(r.WithContext(ctx))
-		c.Set(ctxSessionLoaded, true)
+		c.Set(ctxSessionLoaded, s.Sessions.Snapshot(ctx))
 		c.Response().Header().Add("Vary", "Cookie")
 		// A safety net for responses not written by render or redirect.
 		c.Response().Before(func() {
@@ -45,23 +43,15 @@ func (s *server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// commitSession saves a modified session and sets or clears the cookie, once per request.
+// commitSession saves the session and sets or clears the cookie, once per request.
 func (s *server) commitSession(c echo.Context) error {
-	if c.Get(ctxSessionLoaded) == nil || c.Get(ctxSessionCommitted) != nil {
+	snap, loaded := c.Get(ctxSessionLoaded).(auth.Snapshot)
+	if !loaded || c.Get(ctxSessionCommitted) != nil {
 		return nil
 	}
 	c.Set(ctxSessionCommitted, true)
-	ctx := c.Request().Context()
-	sm := s.Sessions.Manager
-	switch sm.Status(ctx) {
-	case scs.Modified:
-		token, expiry, err := sm.Commit(ctx)
-		if err != nil {
-			return storeError(fmt.Errorf("handlers: commit session: %w", err))
-		}
-		sm.WriteSessionCookie(ctx, c.Response(), token, expiry)
-	case scs.Destroyed:
-		sm.WriteSessionCookie(ctx, c.Response(), "", time.Time{})
+	if err := s.Sessions.Save(c.Request().Context(), c.Response(), snap); err != nil {
+		return storeError(fmt.Errorf("handlers: save session: %w", err))
 	}
 	return nil
 }

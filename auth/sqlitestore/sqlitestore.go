@@ -83,7 +83,7 @@ type Store struct {
 	rdb *sql.DB // reads: a small pool of query-only connections
 
 	// Prepared statements; find and all run on rdb, the others on wdb.
-	findStmt, allStmt, commitStmt, deleteStmt, expireStmt *sql.Stmt
+	findStmt, allStmt, commitStmt, deleteStmt, expireStmt, touchStmt *sql.Stmt
 
 	stopCleanup context.CancelFunc // nil when no cleanup goroutine runs
 	cleanupDone chan struct{}      // closed when the cleanup goroutine returns
@@ -326,6 +326,7 @@ const (
 	commitSQL = `INSERT INTO sessions (token, data, expiry) VALUES (?, ?, ?)
 ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`
 	deleteSQL = "DELETE FROM sessions WHERE token = ?"
+	touchSQL  = "UPDATE sessions SET data = ?, expiry = ? WHERE token = ? AND expiry > ?"
 	// expireSQL deletes at most a batch of expired rows.
 	expireSQL = `DELETE FROM sessions WHERE token IN (
 	SELECT token FROM sessions WHERE expiry <= ? LIMIT ?
@@ -345,6 +346,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{s.wdb, commitSQL, &s.commitStmt},
 		{s.wdb, deleteSQL, &s.deleteStmt},
 		{s.wdb, expireSQL, &s.expireStmt},
+		{s.wdb, touchSQL, &s.touchStmt},
 	} {
 		stmt, err := p.db.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -422,6 +424,23 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 	return nil
 }
 
+// TouchCtx replaces the data and expiry of a live session and reports whether there was one: unlike
+// CommitCtx it never re-creates a session that was deleted (signed out) meanwhile.
+func (s *Store) TouchCtx(ctx context.Context, token string, b []byte, expiry time.Time) (bool, error) {
+	if b == nil {
+		b = []byte{}
+	}
+	res, err := s.touchStmt.ExecContext(ctx, b, unixNano(expiry), token, unixNano(s.now()))
+	if err != nil {
+		return false, s.fail("touch session in", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, s.fail("touch session in", err)
+	}
+	return n == 1, nil
+}
+
 // Delete removes session token. Deleting a token that does not exist is not
 // an error.
 func (s *Store) Delete(token string) error {
@@ -495,7 +514,7 @@ func (s *Store) Close() error {
 // closeDB closes the prepared statements and both connection pools.
 func (s *Store) closeDB() error {
 	var errs []error
-	for _, stmt := range []*sql.Stmt{s.findStmt, s.allStmt, s.commitStmt, s.deleteStmt, s.expireStmt} {
+	for _, stmt := range []*sql.Stmt{s.findStmt, s.allStmt, s.commitStmt, s.deleteStmt, s.expireStmt, s.touchStmt} {
 		if stmt != nil {
 			errs = append(errs, stmt.Close())
 		}

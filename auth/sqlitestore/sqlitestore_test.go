@@ -1258,3 +1258,34 @@ func BenchmarkMixedParallel(b *testing.B) {
 		}
 	})
 }
+
+func TestTouchNeverRecreates(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "s.db"), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	if found, err := s.TouchCtx(ctx, "gone", []byte("x"), exp); err != nil || found {
+		t.Fatalf("touch of a missing session: found=%t err=%v", found, err)
+	}
+	if _, found, _ := s.Find("gone"); found {
+		t.Fatal("touch re-created a missing session")
+	}
+	if err := s.Commit("live", []byte("a"), exp); err != nil {
+		t.Fatal(err)
+	}
+	if found, err := s.TouchCtx(ctx, "live", []byte("b"), exp.Add(time.Hour)); err != nil || !found {
+		t.Fatalf("touch of a live session: found=%t err=%v", found, err)
+	}
+	if b, _, _ := s.Find("live"); string(b) != "b" {
+		t.Errorf("touch did not replace the data: %q", b)
+	}
+	if err := s.Commit("expired", []byte("a"), time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if found, _ := s.TouchCtx(ctx, "expired", []byte("b"), exp); found {
+		t.Errorf("touch revived an expired session")
+	}
+}

@@ -1,0 +1,98 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// LogoutKeyRefresh is how often at most an unknown key id in a back-channel logout token makes the app
+// fetch the provider's JWKS again. That endpoint takes unauthenticated posts, and go-oidc's key set
+// refetches for every unknown kid: without a limit, anyone could make the app hammer the provider.
+const LogoutKeyRefresh = 30 * time.Second
+
+// limitedKeySet is the provider's JWKS for verifying logout tokens, refetched on an unknown key id at
+// most once per LogoutKeyRefresh. It implements oidc.KeySet.
+type limitedKeySet struct {
+	url    string
+	client *http.Client
+	now    func() time.Time
+
+	mu      sync.Mutex
+	keys    []jose.JSONWebKey
+	fetched time.Time
+}
+
+// VerifySignature implements oidc.KeySet. go-oidc has already checked the algorithm against the allowed
+// ones; parsing again here only accepts the asymmetric algorithms anyway.
+func (k *limitedKeySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	algs := make([]jose.SignatureAlgorithm, len(asymmetricAlgs))
+	for i, a := range asymmetricAlgs {
+		algs[i] = jose.SignatureAlgorithm(a)
+	}
+	jws, err := jose.ParseSigned(raw, algs)
+	if err != nil {
+		return nil, fmt.Errorf("auth: malformed token: %w", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, errors.New("auth: token must have exactly one signature")
+	}
+	kid := jws.Signatures[0].Header.KeyID
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if payload, ok := verifyWithKeys(jws, kid, k.keys); ok {
+		return payload, nil
+	}
+	if !k.fetched.IsZero() && k.now().Sub(k.fetched) < LogoutKeyRefresh {
+		return nil, fmt.Errorf("auth: no key %q in the provider's JWKS (refetched less than %s ago)", kid, LogoutKeyRefresh)
+	}
+	if err := k.fetch(ctx); err != nil {
+		return nil, err
+	}
+	if payload, ok := verifyWithKeys(jws, kid, k.keys); ok {
+		return payload, nil
+	}
+	return nil, fmt.Errorf("auth: no key %q in the provider's JWKS verifies the token", kid)
+}
+
+func verifyWithKeys(jws *jose.JSONWebSignature, kid string, keys []jose.JSONWebKey) ([]byte, bool) {
+	for _, key := range keys {
+		if kid != "" && key.KeyID != kid {
+			continue
+		}
+		if payload, err := jws.Verify(&key); err == nil {
+			return payload, true
+		}
+	}
+	return nil, false
+}
+
+// fetch loads the JWKS; k.mu is held.
+func (k *limitedKeySet) fetch(ctx context.Context) error {
+	k.fetched = k.now()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
+	if err != nil {
+		return fmt.Errorf("auth: JWKS request: %w", err)
+	}
+	resp, err := k.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("auth: fetch JWKS %s: %w", k.url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("auth: fetch JWKS %s: %s", k.url, resp.Status)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
+		return fmt.Errorf("auth: decode JWKS %s: %w", k.url, err)
+	}
+	k.keys = set.Keys
+	return nil
+}
