@@ -118,6 +118,11 @@ func (s *Sessions) AddPending(ctx context.Context, p Pending) {
 		pending = pending[len(pending)-MaxPending:]
 	}
 	s.putJSON(ctx, keyPending, pending)
+	if _, signedIn := s.User(ctx); !signedIn {
+		// A session that only waits for sign-ins lives as long as they do, so anonymous visitors cannot
+		// fill the store with sessions for the whole idle timeout.
+		s.Manager.SetDeadline(ctx, s.now().Add(PendingTTL+time.Minute))
+	}
 }
 
 func (s *Sessions) livePending(ctx context.Context) []Pending {
@@ -229,6 +234,7 @@ func (s *Sessions) SignOut(ctx context.Context, logout *LogoutState) (Tokens, er
 	}
 	if logout != nil {
 		s.putJSON(ctx, keyLogout, logout)
+		s.Manager.SetDeadline(ctx, s.now().Add(PendingTTL+time.Minute))
 	}
 	return t, nil
 }

@@ -93,3 +93,11 @@ func hashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
+
+func TestAnonymousPendingSessionsAreShortLived(t *testing.T) {
+	s, ctx, now := testSessions(t)
+	s.AddPending(ctx, Pending{State: "s", Created: *now})
+	if got := s.Manager.Deadline(ctx); got.After(now.Add(PendingTTL + 2*time.Minute)) {
+		t.Errorf("anonymous session with a pending sign-in lives until %s, want about %s", got, now.Add(PendingTTL))
+	}
+}

@@ -160,7 +160,8 @@ func (s *server) backchannelLogout(c echo.Context) error {
 		s.Logger.Warn("back-channel logout refused", "request_id", requestID(c), "reason", reason, "err", err)
 		return c.JSON(status, map[string]string{"error": "invalid_request", "error_description": reason})
 	}
-	raw := c.FormValue("logout_token")
+	// The token comes in the POST body only (Back-Channel Logout 1.0 §2.5), never the query string.
+	raw := c.Request().PostFormValue("logout_token")
 	if raw == "" {
 		return fail(http.StatusBadRequest, "missing logout_token", nil)
 	}

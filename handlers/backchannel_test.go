@@ -95,3 +95,19 @@ func TestBackchannelLogout(t *testing.T) {
 		t.Errorf("sub-only logout ended another user's session")
 	}
 }
+
+func TestBackchannelLogoutTokenOnlyInTheBody(t *testing.T) {
+	e := newEnv(t, authtest.Options{ClientSecret: "s3cret"})
+	b := e.app.Browser()
+	mustSignIn(t, e, b)
+	sid := e.op.Requests().LastSID
+	tok := e.op.LogoutToken(func(c map[string]any) { c["sid"] = sid })
+	resp, err := http.Post(e.app.URL+"/auth/backchannel-logout?logout_token="+url.QueryEscape(tok), "application/x-www-form-urlencoded", strings.NewReader(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || headerName(t, b) != "Ada Lovelace" {
+		t.Errorf("a logout token in the query string: status %d, want 400 and the session kept", resp.StatusCode)
+	}
+}
