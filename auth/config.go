@@ -97,7 +97,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 	c.Scopes = strings.Fields(strings.ReplaceAll(get(EnvScopes, "openid profile email"), ",", " "))
 	if !slices.Contains(c.Scopes, "openid") {
-		bad(EnvScopes, "a space-separated list that includes openid", strings.Join(c.Scopes, " "))
+		bad(EnvScopes, "a space- or comma-separated list that includes openid", strings.Join(c.Scopes, " "))
 	}
 
 	base := get(EnvBaseURL, "http://localhost:3000")

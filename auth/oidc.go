@@ -126,8 +126,18 @@ func (c *Client) discover(ctx context.Context) (*metadata, error) {
 		if errors.As(err, &mismatch) {
 			return nil, &IssuerMismatchError{Configured: mismatch.Provided, Discovered: mismatch.Discovered}
 		}
-		return nil, fmt.Errorf("auth: discovery at %s/.well-known/openid-configuration: %w (check %s: it must be the provider's issuer exactly, e.g. https://api.asgardeo.io/t/<org>/oauth2/token for Asgardeo)",
-			strings.TrimSuffix(c.cfg.Issuer, "/"), err, EnvIssuer)
+		wellKnown := strings.TrimSuffix(c.cfg.Issuer, "/") + "/.well-known/openid-configuration"
+		// go-oidc puts the whole response body in the error; a provider's HTML error page does not
+		// belong in a log line.
+		msg := err.Error()
+		if len(msg) > 200 {
+			msg = msg[:200] + "…"
+		}
+		if strings.HasPrefix(msg, "404 ") {
+			return nil, &DiscoveryNotFoundError{URL: wellKnown}
+		}
+		return nil, fmt.Errorf("auth: discovery at %s: %s (check %s: it must be the provider's issuer exactly, e.g. https://api.asgardeo.io/t/<org>/oauth2/token for Asgardeo)",
+			wellKnown, msg, EnvIssuer)
 	}
 	var doc discoveryDoc
 	if err := provider.Claims(&doc); err != nil {
@@ -228,6 +238,14 @@ func (e *IssuerMismatchError) Error() string {
 		hint += " (Asgardeo's issuer ends in /oauth2/token)"
 	}
 	return fmt.Sprintf("auth: %s is %q but the provider's discovery document says its issuer is %q: %s", EnvIssuer, e.Configured, e.Discovered, hint)
+}
+
+// DiscoveryNotFoundError is a configuration error: there is no discovery document at the issuer, so
+// OIDC_ISSUER is not the provider's issuer.
+type DiscoveryNotFoundError struct{ URL string }
+
+func (e *DiscoveryNotFoundError) Error() string {
+	return fmt.Sprintf("auth: discovery at %s: 404 Not Found: %s is not the provider's issuer; use the issuer its documentation or console shows (for Asgardeo https://api.asgardeo.io/t/<org>/oauth2/token)", e.URL, EnvIssuer)
 }
 
 // Run retries discovery until it succeeds or ctx ends, backing off from 1 s to 1 min.

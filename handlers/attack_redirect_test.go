@@ -177,8 +177,13 @@ func TestAttackOpenRedirectThroughTryAgainAndSignInLinks(t *testing.T) {
 func TestAttackHostHeaderSpoofing(t *testing.T) {
 	e := newEnv(t, authtest.Options{ClientSecret: "s3cret"})
 	b := e.app.Browser()
-	spoof := []string{"Host", "evil.example", "X-Forwarded-Host", "evil.example", "X-Forwarded-Proto", "https", "Forwarded", "host=evil.example;proto=https"}
-	r := atkDo(t, e.app, b, http.MethodGet, "/auth/login?return_to=/x", "", spoof...)
+	// A foreign Host on a loopback app is sent to BASE_URL (canonicalHost), never to the spoofed host.
+	r := atkDo(t, e.app, b, http.MethodGet, "/auth/login?return_to=/x", "", "Host", "evil.example")
+	if r.StatusCode != http.StatusTemporaryRedirect || r.Header.Get("Location") != e.app.URL+"/auth/login?return_to=/x" {
+		t.Fatalf("login with a spoofed Host: %d to %q, want 307 to the app's own origin", r.StatusCode, r.Header.Get("Location"))
+	}
+	spoof := []string{"X-Forwarded-Host", "evil.example", "X-Forwarded-Proto", "https", "Forwarded", "host=evil.example;proto=https"}
+	r = atkDo(t, e.app, b, http.MethodGet, "/auth/login?return_to=/x", "", spoof...)
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("login with a spoofed Host: %d", r.StatusCode)
 	}

@@ -16,7 +16,7 @@ import (
 
 // login starts a sign-in: GET /auth/login?return_to=<path>[&popup=1].
 func (s *server) login(c echo.Context) error {
-	returnTo := auth.SafeReturnTo(c.QueryParam("return_to"))
+	returnTo := returnPath(c.QueryParam("return_to"))
 	popup := c.QueryParam("popup") == "1"
 	self := loginURL(returnTo)
 	if popup {

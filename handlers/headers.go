@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -37,4 +38,26 @@ func (s *server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// canonicalHost sends a browser that opened a loopback app under another name (127.0.0.1 instead of
+// localhost, or the app's own port instead of the live-reload proxy's) to BASE_URL: cookies are per host,
+// so sign-in could not work there. Only for loopback BASE_URLs: in production a proxy may legitimately
+// rewrite Host, and redirecting on it could loop.
+func (s *server) canonicalHost(next echo.HandlerFunc) echo.HandlerFunc {
+	want := s.Config.BaseURL.Host
+	if !isLoopback(s.Config.BaseURL.Hostname()) {
+		return next
+	}
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.Host == want || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+			return next(c)
+		}
+		return c.Redirect(http.StatusTemporaryRedirect, s.Config.Origin()+r.URL.RequestURI())
+	}
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -35,13 +36,24 @@ func isPartial(c echo.Context) bool {
 // currentPath is the same-origin path of the page the person is looking at: for an htmx request the
 // page that made it (HX-Current-URL), else the requested URL.
 func currentPath(c echo.Context) string {
+	p := c.Request().URL.RequestURI()
 	if isHTMX(c) {
+		p = "/"
 		if u, err := url.Parse(c.Request().Header.Get(hxCurrentURL)); err == nil && u.Path != "" {
-			return auth.SafeReturnTo(u.RequestURI())
+			p = u.RequestURI()
 		}
+	}
+	return returnPath(p)
+}
+
+// returnPath is where to come back to after signing in: a safe same-origin path, and never one of the
+// sign-in routes themselves (coming back to /auth/login would start another sign-in).
+func returnPath(p string) string {
+	p = auth.SafeReturnTo(p)
+	if strings.HasPrefix(p, "/auth/") {
 		return "/"
 	}
-	return auth.SafeReturnTo(c.Request().URL.RequestURI())
+	return p
 }
 
 // target is where a redirect may lead: a same-origin path that went through auth.SafeReturnTo, or a

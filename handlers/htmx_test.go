@@ -238,3 +238,41 @@ func TestNotFoundKeepsTheSession(t *testing.T) {
 		t.Errorf("an oversized request harmed the session")
 	}
 }
+
+// TestCanonicalHost: a loopback app opened under another name is sent to BASE_URL, where its cookie lives.
+func TestCanonicalHost(t *testing.T) {
+	e := newEnv(t, authtest.Options{ClientSecret: "s3cret"})
+	u := mustParse(t, e.app.URL)
+	other := "localhost:" + u.Port()
+	req, _ := http.NewRequest(http.MethodGet, e.app.URL+"/profile?tab=1", nil)
+	req.Host = other
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != e.app.URL+"/profile?tab=1" {
+		t.Errorf("GET under %s: %d to %q", other, resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// Health checks answer under any name (load balancers probe by IP).
+	req, _ = http.NewRequest(http.MethodGet, e.app.URL+"/healthz", nil)
+	req.Host = other
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("healthz under another name: %v %v", err, resp.Status)
+	}
+}
+
+func TestLoginNeverReturnsToAnAuthRoute(t *testing.T) {
+	e := newEnv(t, authtest.Options{ClientSecret: "s3cret"})
+	b := e.app.Browser()
+	for _, rt := range []string{"/auth/login?return_to=/x", "/auth/logout", "/auth/callback?code=x"} {
+		r := b.Get("/auth/login?return_to=" + url.QueryEscape(rt))
+		cb, err := e.op.Approve(r.Location())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.Get(cb).Location(); got != e.app.URL+"/" {
+			t.Errorf("return_to %q: came back to %q, want /", rt, got)
+		}
+	}
+}

@@ -16,7 +16,7 @@ func (s *server) addRoutes(e *echo.Echo) {
 	e.POST(views.PathBackchannel, s.backchannelLogout)
 
 	// Everything a browser sees runs with the session loaded.
-	pages := e.Group("", echo.WrapMiddleware(s.Sessions.Serialize), s.loadSession)
+	pages := e.Group("", s.canonicalHost, echo.WrapMiddleware(s.Sessions.Serialize), s.loadSession)
 	pages.GET(views.PathHome, s.home)
 	pages.GET(views.PathHeaderFragment, s.headerFragment)
 	pages.GET(views.PathHomeFragment, s.homeFragment)

@@ -179,7 +179,20 @@ func HomeContent(v Viewer, flash string) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<p class=\"badge\"><span class=\"badge-dot\" aria-hidden=\"true\"></span><span>Signed in<span class=\"badge-more\">with OpenID Connect</span></span></p></div></div></div><ul class=\"cards\" role=\"list\"><li class=\"card\"><span class=\"card-icon\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<p class=\"badge\"><span class=\"badge-dot\" aria-hidden=\"true\"></span><span>Signed in<span class=\"badge-more\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var10 string
+			templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(" ")
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/home.templ`, Line: 41, Col: 118}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "with OpenID Connect</span></span></p></div></div></div><ul class=\"cards\" role=\"list\"><li class=\"card\"><span class=\"card-icon\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -187,20 +200,20 @@ func HomeContent(v Viewer, flash string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</span><h2>Your profile</h2><p>See the claims your provider shared with hxoidc: name, email, subject and more.</p><a class=\"card-link\" href=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</span><h2>Your profile</h2><p>See the claims your provider shared with hxoidc: name, email, subject and more.</p><a class=\"card-link\" href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var10 string
-			templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(PathProfile)).ResolveURL(ctx)
+			var templ_7745c5c3_Var11 string
+			templ_7745c5c3_Var11, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(PathProfile)).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/home.templ`, Line: 50, Col: 59}
 			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var10)
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var11)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\" data-testid=\"view-profile\">View profile<span class=\"arrow\" aria-hidden=\"true\">→</span></a></li><li class=\"card\"><span class=\"card-icon\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "\" data-testid=\"view-profile\">View profile<span class=\"arrow\" aria-hidden=\"true\">→</span></a></li><li class=\"card\"><span class=\"card-icon\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -208,7 +221,7 @@ func HomeContent(v Viewer, flash string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "</span><h2>Sign out any time</h2><p>Use <strong>Sign out</strong> in the header. It ends this session here and, where your provider supports it, there too.</p></li><li class=\"card card-accent\"><span class=\"card-icon\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "</span><h2>Sign out any time</h2><p>Use <strong>Sign out</strong> in the header. It ends this session here and, where your provider supports it, there too.</p></li><li class=\"card card-accent\"><span class=\"card-icon\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -216,25 +229,25 @@ func HomeContent(v Viewer, flash string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "</span><h2>No reload happened</h2><p>The header and this panel were swapped in place by htmx. The page you were on never reloaded, and every open tab follows along.</p></li></ul>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "</span><h2>No reload happened</h2><p>The header and this panel were swapped in place by htmx. The page you were on never reloaded, and every open tab follows along.</p></li></ul>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "<div class=\"hero-grid\"><div class=\"hero\"><p class=\"eyebrow\">OpenID Connect for htmx</p><h1 id=\"home-title\">Sign in without leaving the page.</h1><p class=\"lead\">hxoidc gives this htmx site production-grade OpenID Connect sign-in. You authenticate at your provider in a small window; when you are done, only the session-aware parts of this page change.</p><p class=\"actions\"><a class=\"btn btn-primary btn-lg\" data-testid=\"home-sign-in\" data-auth-signin href=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<div class=\"hero-grid\"><div class=\"hero\"><p class=\"eyebrow\">OpenID Connect for htmx</p><h1 id=\"home-title\">Sign in without leaving the page.</h1><p class=\"lead\">hxoidc gives this htmx site production-grade OpenID Connect sign-in. You authenticate at your provider in a small window; when you are done, only the session-aware parts of this page change.</p><p class=\"actions\"><a class=\"btn btn-primary btn-lg\" data-testid=\"home-sign-in\" data-auth-signin href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var11 string
-			templ_7745c5c3_Var11, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(SignInURL(v.ReturnTo))).ResolveURL(ctx)
+			var templ_7745c5c3_Var12 string
+			templ_7745c5c3_Var12, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(SignInURL(v.ReturnTo))).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/home.templ`, Line: 70, Col: 127}
 			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var11)
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var12)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "\">Sign in</a> <span class=\"hint\">with your OpenID provider</span></p></div><ol class=\"card steps\" aria-label=\"How signing in works\"><li><span class=\"step-n\" aria-hidden=\"true\">1</span><p><strong>Click Sign in.</strong> A small window opens at your provider.</p></li><li><span class=\"step-n\" aria-hidden=\"true\">2</span><p><strong>Prove it is you.</strong> Password, passkey or whatever your provider asks for.</p></li><li><span class=\"step-n\" aria-hidden=\"true\">3</span><p><strong>Carry on.</strong> The window closes and this page updates in place.</p></li></ol></div><ul class=\"cards\" role=\"list\"><li class=\"card\"><span class=\"card-icon\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "\">Sign in</a> <span class=\"hint\">with your OpenID provider</span></p></div><ol class=\"card steps\" aria-label=\"How signing in works\"><li><span class=\"step-n\" aria-hidden=\"true\">1</span><p><strong>Click Sign in.</strong> A small window opens at your provider.</p></li><li><span class=\"step-n\" aria-hidden=\"true\">2</span><p><strong>Prove it is you.</strong> Password, passkey or whatever your provider asks for.</p></li><li><span class=\"step-n\" aria-hidden=\"true\">3</span><p><strong>Carry on.</strong> The window closes and this page updates in place.</p></li></ol></div><ul class=\"cards\" role=\"list\"><li class=\"card\"><span class=\"card-icon\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -242,7 +255,7 @@ func HomeContent(v Viewer, flash string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "</span><h2>Popup, or full page</h2><p>Sign-in opens in a small window. If popups are blocked, the classic redirect brings you right back to this page.</p></li><li class=\"card\"><span class=\"card-icon\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "</span><h2>Popup, or full page</h2><p>Sign-in opens in a small window. If popups are blocked, the classic redirect brings you right back to this page.</p></li><li class=\"card\"><span class=\"card-icon\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -250,7 +263,7 @@ func HomeContent(v Viewer, flash string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "</span><h2>Done properly</h2><p>Authorization code flow with PKCE, server-side sessions, CSRF-protected sign-out and back-channel logout.</p></li><li class=\"card\"><span class=\"card-icon\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "</span><h2>Done properly</h2><p>Authorization code flow with PKCE, server-side sessions, CSRF-protected sign-out and back-channel logout.</p></li><li class=\"card\"><span class=\"card-icon\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -258,12 +271,12 @@ func HomeContent(v Viewer, flash string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "</span><h2>Every tab in sync</h2><p>Sign in or out in one tab and your other tabs follow within moments, without a reload.</p></li></ul>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</span><h2>Every tab in sync</h2><p>Sign in or out in one tab and your other tabs follow within moments, without a reload.</p></li></ul>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "</section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -287,6 +287,10 @@ func TestHomeContent(t *testing.T) {
 	if attr(t, one(t, d, "view-profile"), "href") != PathProfile {
 		t.Error("profile link missing")
 	}
+	// Text as a person reads it: words keep their spaces across inline elements.
+	if badge := strings.Join(strings.Fields(d.Find(".badge").Text()), " "); badge != "Signed in with OpenID Connect" {
+		t.Errorf("badge reads %q", badge)
+	}
 }
 
 func TestHomePageHasHeaderAndContent(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -47,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	switch err := client.Discover(ctx); {
 	case err == nil:
 		logger.Info("provider discovery succeeded", "issuer", cfg.Issuer)
-	case errors.As(err, new(*auth.IssuerMismatchError)):
+	case errors.As(err, new(*auth.IssuerMismatchError)), errors.As(err, new(*auth.DiscoveryNotFoundError)):
 		// A wrong issuer is a configuration error; retrying cannot fix it.
 		return err
 	default:
@@ -118,7 +119,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 
 // openStore opens the session store SESSION_STORE names: "memory", or the path of a SQLite file.
 func openStore(spec string) (scs.Store, func(), error) {
-	if spec == "memory" {
+	if strings.EqualFold(spec, "memory") {
 		m := auth.NewMemoryStore(time.Minute)
 		return m, func() { _ = m.Close() }, nil
 	}

@@ -182,6 +182,7 @@ func TestRunBadInputOneLineErrors(t *testing.T) {
 		{"session file is not a database", func(e map[string]string) { e["SESSION_STORE"] = notDB }, []string{notDB, "not a SQLite database", "SESSION_STORE"}},
 		{"missing issuer", func(e map[string]string) { delete(e, "OIDC_ISSUER") }, []string{"OIDC_ISSUER", "go tool task dev"}},
 		{"issuer mismatch", func(e map[string]string) { e["OIDC_ISSUER"] = op.Issuer() + "/" }, []string{"trailing slash", op.Issuer()}},
+		{"no discovery document at the issuer", func(e map[string]string) { e["OIDC_ISSUER"] = op.Issuer() + "/t/acme" }, []string{"404", "OIDC_ISSUER", "/t/acme/.well-known/openid-configuration"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := baseEnv(op, freeAddr(t), "memory")
