@@ -30,6 +30,9 @@ const (
 	keyPending = "pending"
 	keyCSRF    = "csrf"
 	keyLogout  = "logout"
+	// keyStub marks what stays under a token renewed at sign-in: other tabs' pending sign-ins, for a
+	// minute, and nothing else.
+	keyStub = "stub"
 )
 
 // Sessions is the server-side session of a browser: its pending sign-ins, the signed-in user, the tokens
@@ -175,14 +178,16 @@ func (s *Sessions) SignIn(ctx context.Context, id *Identity) error {
 	}
 	if old != "" && len(pending) > 0 {
 		b, _ := json.Marshal(pending)
-		blob, err := s.Manager.Codec.Encode(s.now().Add(s.Manager.Lifetime), map[string]any{keyPending: b})
+		until := s.now().Add(time.Minute)
+		blob, err := s.Manager.Codec.Encode(until, map[string]any{keyPending: b, keyStub: true})
 		if err == nil {
-			err = commitCtx(ctx, s.store, s.storeKey(old), blob, s.now().Add(time.Minute))
+			err = commitCtx(ctx, s.store, s.storeKey(old), blob, until)
 		}
 		if err != nil {
 			return fmt.Errorf("%w: keep pending sign-ins: %w", ErrSessionStore, err)
 		}
 	}
+	s.Manager.Remove(ctx, keyStub)
 	s.putJSON(ctx, keyUser, id.User)
 	s.putJSON(ctx, keyTokens, id.Tokens)
 	s.Manager.Put(ctx, keyCSRF, randomString())
@@ -443,12 +448,11 @@ func (s *Sessions) Save(ctx context.Context, w http.ResponseWriter, snap Snapsho
 			if err != nil {
 				return fmt.Errorf("%w: update: %w", ErrSessionStore, err)
 			}
-			if !found {
-				// No cookie at all: the browser may already hold a newer token (a sign-in that renewed
-				// this one while the request ran), which clearing the cookie would throw away.
-				return nil
+			// No cookie when the session is gone or is a stub: the browser may already hold the newer
+			// token of a sign-in that renewed this one, which setting or clearing the cookie would throw away.
+			if found && !sm.Exists(ctx, keyStub) {
+				sm.WriteSessionCookie(ctx, w, token, expiry)
 			}
-			sm.WriteSessionCookie(ctx, w, token, expiry)
 			return nil
 		}
 		token, expiry, err := sm.Commit(ctx)

@@ -500,3 +500,35 @@ func TestSessionStoreDown(t *testing.T) {
 		t.Errorf("session lost while the store was down: header %q", got)
 	}
 }
+
+// TestStaleRequestAfterSignInKeepsTheNewCookie: a request that still carries the pre-sign-in token (sent
+// before the callback's answer arrived), while another tab's sign-in is pending, must not hand the
+// browser its old token back.
+func TestStaleRequestAfterSignInKeepsTheNewCookie(t *testing.T) {
+	e := newEnv(t, authtest.Options{ClientSecret: "s3cret"})
+	b := e.app.Browser()
+	first := b.StartSignIn("/")
+	b.StartSignIn("/other-tab") // keeps a stub under the old token after the first sign-in
+	old := b.SessionCookie()
+	cb, err := e.op.Approve(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := b.Get(cb); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("callback %d", r.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.app.URL+"/fragments/header", nil)
+	req.Header.Set("HX-Request", "true")
+	req.AddCookie(old)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
+		t.Errorf("a request with the old token got Set-Cookie %q: it would sign the browser out", sc)
+	}
+	if headerName(t, b) != "Ada Lovelace" {
+		t.Errorf("not signed in")
+	}
+}
