@@ -484,3 +484,39 @@ func TestAttack2SignInStartedWithStaleTokenIsStranded(t *testing.T) {
 		t.Errorf("the sign-in started with the stale token failed: %d %s", res.StatusCode, strings.TrimSpace(res.Doc.Find("h1").First().Text()))
 	}
 }
+
+// TestAttack2ParallelSignInClicks: several tabs click Sign in at the same moment (within the lock bound):
+// no pending sign-in is lost, and each then completes, one after the other, through the renewed tokens.
+func TestAttack2ParallelSignInClicks(t *testing.T) {
+	atk2Stores(t, func(t *testing.T, store func(t *testing.T) scs.Store) {
+		e := newEnv(t, authtest.Options{ClientSecret: "s3cret"}, withStore(store(t)))
+		b := e.app.Browser()
+		b.Get("/") // a session cookie first, so the clicks share it
+		b.StartSignIn("/warm")
+		const n = 4
+		auths := make([]string, n)
+		done := make(chan struct{})
+		for i := range n {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				r := atkDo(t, e.app, b, http.MethodGet, "/auth/login?return_to=/tab"+string(rune('a'+i)), "")
+				auths[i] = r.Header.Get("Location")
+			}()
+		}
+		for range n {
+			<-done
+		}
+		for i, a := range auths {
+			cb, err := e.op.Approve(a)
+			if err != nil {
+				t.Fatalf("tab %d: %v", i, err)
+			}
+			if r := b.Get(cb); r.StatusCode != http.StatusSeeOther {
+				t.Errorf("tab %d's sign-in failed: %d %s", i, r.StatusCode, strings.TrimSpace(r.Doc.Find("h1").First().Text()))
+			}
+		}
+		if got := headerName(t, b); got != "Ada Lovelace" {
+			t.Errorf("header %q", got)
+		}
+	})
+}
