@@ -111,6 +111,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		bad(EnvBaseURL, "an https URL (plain http only on localhost: browsers drop Secure cookies and providers refuse http redirect URIs)", base)
 	default:
 		u.Path = ""
+		// Browsers leave the scheme's default port out of Host: http://localhost:80 is http://localhost.
+		if p := u.Port(); (u.Scheme == "http" && p == "80") || (u.Scheme == "https" && p == "443") {
+			u.Host = u.Hostname()
+			if strings.Contains(u.Host, ":") {
+				u.Host = "[" + u.Host + "]"
+			}
+		}
 		c.BaseURL = u
 		c.RedirectURL = c.Origin() + "/auth/callback"
 		c.PostLogoutRedirectURL = get(EnvPostLogout, c.Origin()+"/")

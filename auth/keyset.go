@@ -15,8 +15,10 @@ import (
 
 // LogoutKeyRefresh is how often at most an unknown key id in a back-channel logout token makes the app
 // fetch the provider's JWKS again. That endpoint takes unauthenticated posts, and go-oidc's key set
-// refetches for every unknown kid: without a limit, anyone could make the app hammer the provider.
-const LogoutKeyRefresh = 30 * time.Second
+// refetches for every unknown kid: without a limit, anyone could make the app hammer the provider. A
+// token that arrives within the interval waits for the next allowed fetch instead of being refused, so
+// a provider that signs with a freshly rotated key is not turned away.
+const LogoutKeyRefresh = 5 * time.Second
 
 // limitedKeySet is the provider's JWKS for verifying logout tokens, refetched on an unknown key id at
 // most once per LogoutKeyRefresh. It implements oidc.KeySet.
@@ -45,21 +47,38 @@ func (k *limitedKeySet) VerifySignature(ctx context.Context, raw string) ([]byte
 		return nil, errors.New("auth: token must have exactly one signature")
 	}
 	kid := jws.Signatures[0].Header.KeyID
+	noKey := fmt.Errorf("auth: no key %q in the provider's JWKS verifies the token", kid)
+
+	k.mu.Lock()
+	if payload, ok := verifyWithKeys(jws, kid, k.keys); ok {
+		k.mu.Unlock()
+		return payload, nil
+	}
+	last := k.fetched
+	wait := LogoutKeyRefresh - k.now().Sub(last)
+	k.mu.Unlock()
+	// Wait (once) for the next allowed fetch.
+	if !last.IsZero() && wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("auth: waiting to refetch the JWKS for key %q: %w", kid, ctx.Err())
+		case <-t.C:
+		}
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if payload, ok := verifyWithKeys(jws, kid, k.keys); ok {
-		return payload, nil
-	}
-	if !k.fetched.IsZero() && k.now().Sub(k.fetched) < LogoutKeyRefresh {
-		return nil, fmt.Errorf("auth: no key %q in the provider's JWKS (refetched less than %s ago)", kid, LogoutKeyRefresh)
-	}
-	if err := k.fetch(ctx); err != nil {
-		return nil, err
+	// Whoever fetched while this one waited fetched for it too.
+	if k.fetched.Equal(last) {
+		if err := k.fetch(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if payload, ok := verifyWithKeys(jws, kid, k.keys); ok {
 		return payload, nil
 	}
-	return nil, fmt.Errorf("auth: no key %q in the provider's JWKS verifies the token", kid)
+	return nil, noKey
 }
 
 func verifyWithKeys(jws *jose.JSONWebSignature, kid string, keys []jose.JSONWebKey) ([]byte, bool) {

@@ -517,6 +517,9 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 // refetched on an unknown kid; exact iss; aud contains the client; exp) and the ones it leaves to the
 // relying party: azp, iat, sub and the nonce.
 func (c *Client) verifyIDToken(ctx context.Context, md *metadata, raw, nonce string, started time.Time) (*oidc.IDToken, json.RawMessage, error) {
+	if !isCompactJWS(raw) {
+		return nil, nil, invalidToken(errors.New("not a compact JWS"))
+	}
 	idt, err := md.verifier.Verify(ctx, raw)
 	if err != nil {
 		if isTimeout(err) {
@@ -686,6 +689,11 @@ func (c *Client) VerifyLogout(ctx context.Context, raw string) (*oidc.LogoutToke
 	if err != nil {
 		return nil, err
 	}
+	// A JWT is the compact serialisation only (RFC 7519 §7.2); go-jose would also take JWS JSON, whose
+	// unprotected header an attacker can fill.
+	if !isCompactJWS(raw) {
+		return nil, fmt.Errorf("%w: not a compact JWS", ErrBadLogoutToken)
+	}
 	lt, err := md.logoutVerify.VerifyLogout(c.ctx(ctx), raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadLogoutToken, err)
@@ -706,6 +714,20 @@ func (c *Client) VerifyLogout(ctx context.Context, raw string) (*oidc.LogoutToke
 // LogoutTokenMaxAge bounds how old a logout token's iat may be, which also bounds how long its jti must
 // be remembered to refuse a replay.
 const LogoutTokenMaxAge = 10 * time.Minute
+
+// isCompactJWS reports three base64url parts separated by dots.
+func isCompactJWS(raw string) bool {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	for _, p := range parts[:2] {
+		if p == "" || strings.Trim(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+			return false
+		}
+	}
+	return strings.Trim(parts[2], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == ""
+}
 
 func randomString() string {
 	b := make([]byte, 32)

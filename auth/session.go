@@ -87,10 +87,17 @@ func (s *Sessions) Serialize(next http.Handler) http.Handler {
 		}
 		if unlock, ok := s.locks.lock(r.Context(), s.storeKey(c.Value), s.LockWait); ok {
 			defer unlock()
+			r = r.WithContext(context.WithValue(r.Context(), lockedKey{}, true))
 		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+type lockedKey struct{}
+
+// Locked reports whether this request holds its session's lock. Whatever spends a one-time credential
+// (a refresh token) must only run with it: a request that gave up waiting could spend it a second time.
+func Locked(ctx context.Context) bool { v, _ := ctx.Value(lockedKey{}).(bool); return v }
 
 // storeKey is the key the store keeps token under (scs hashes it when HashTokenInStore is set).
 func (s *Sessions) storeKey(token string) string {
@@ -170,9 +177,15 @@ func (s *Sessions) TakePending(ctx context.Context, state string) (Pending, erro
 // CSRF token. Other tabs' pending sign-ins move to the new session; for a minute they also stay under
 // the old token, in a session that holds nothing else, so a callback of another tab that is already on its
 // way with the old cookie still completes. Whoever knew the old token (fixation) finds no user there.
-func (s *Sessions) SignIn(ctx context.Context, id *Identity) error {
+func (s *Sessions) SignIn(ctx context.Context, id *Identity, spent string) error {
 	old := s.Manager.Token(ctx)
 	pending := s.livePending(ctx)
+	if old != "" {
+		// A tab may have added a pending sign-in under this token after this request loaded it (it gave up
+		// waiting for the session lock): take the stored list too, less the state this sign-in spent.
+		pending = mergePending(pending, s.storedPending(ctx, old), spent)
+		s.putJSON(ctx, keyPending, pending)
+	}
 	if err := s.Manager.RenewToken(ctx); err != nil {
 		return fmt.Errorf("%w: renew token: %w", ErrSessionStore, err)
 	}
@@ -191,6 +204,53 @@ func (s *Sessions) SignIn(ctx context.Context, id *Identity) error {
 	s.putJSON(ctx, keyUser, id.User)
 	s.putJSON(ctx, keyTokens, id.Tokens)
 	s.Manager.Put(ctx, keyCSRF, randomString())
+	return nil
+}
+
+// storedPending reads the live pending sign-ins the store holds for token now.
+func (s *Sessions) storedPending(ctx context.Context, token string) []Pending {
+	b, found, err := findCtx(ctx, s.store, s.storeKey(token))
+	if err != nil || !found {
+		return nil
+	}
+	_, values, err := s.Manager.Codec.Decode(b)
+	if err != nil {
+		return nil
+	}
+	raw, _ := values[keyPending].([]byte)
+	var pending []Pending
+	if json.Unmarshal(raw, &pending) != nil {
+		return nil
+	}
+	now := s.now()
+	return slices.DeleteFunc(pending, func(p Pending) bool { return now.Sub(p.Created) > PendingTTL })
+}
+
+// mergePending is a and b by state, without spent, oldest first, at most MaxPending.
+func mergePending(a, b []Pending, spent string) []Pending {
+	out := slices.Clone(a)
+	for _, p := range b {
+		if p.State != spent && !slices.ContainsFunc(out, func(q Pending) bool { return q.State == p.State }) {
+			out = append(out, p)
+		}
+	}
+	out = slices.DeleteFunc(out, func(p Pending) bool { return p.State == spent })
+	slices.SortFunc(out, func(x, y Pending) int { return x.Created.Compare(y.Created) })
+	if len(out) > MaxPending {
+		out = out[len(out)-MaxPending:]
+	}
+	return out
+}
+
+// IsStub reports a session that is only the stub a sign-in left under its old token.
+func (s *Sessions) IsStub(ctx context.Context) bool { return s.Manager.Exists(ctx, keyStub) }
+
+// Unstub turns a stub into a session of its own, under a new token.
+func (s *Sessions) Unstub(ctx context.Context) error {
+	if err := s.Manager.RenewToken(ctx); err != nil {
+		return fmt.Errorf("%w: renew token: %w", ErrSessionStore, err)
+	}
+	s.Manager.Remove(ctx, keyStub)
 	return nil
 }
 

@@ -116,7 +116,7 @@ func TestAttack2CanonicalHostLeavesPostsAlone(t *testing.T) {
 // BASE_URL's host "localhost:80": the app redirects to http://localhost:80/..., which the browser
 // requests with Host "localhost" again: an endless redirect loop on every page.
 func TestAttack2CanonicalHostDefaultPortLoop(t *testing.T) {
-	t.Skip("BUG (low, dev only): BASE_URL=http://localhost:80 (explicit default port) makes canonicalHost redirect every page to itself forever: r.Host \"localhost\" != BaseURL.Host \"localhost:80\" (handlers/headers.go canonicalHost; normalise the default port away in LoadConfig or compare hostname+effective port)")
+	// Regression test for a fixed bug: (low, dev only): BASE_URL=http://localhost:80 (explicit default port) makes canonicalHost redirect every page to itself forever: r.Host \"localhost\" != BaseURL.Host \"localhost:80\" (handlers/headers.go canonicalHost; normalise the default port away in LoadConfig or compare hostname+effective port)")
 	op := authtest.New(t, authtest.Options{ClientSecret: "s3cret"})
 	app := apptest.Start(t, apptest.Options{Issuer: op.Issuer(), ClientID: op.ClientID(), ClientSecret: op.ClientSecret(),
 		Env: map[string]string{auth.EnvBaseURL: "http://localhost:80"}})

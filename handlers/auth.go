@@ -27,6 +27,18 @@ func (s *server) login(c echo.Context) error {
 		// fetch would follow the redirect to the provider and fail on CORS: make the browser navigate here.
 		return s.redirect(c, local(self))
 	}
+	if s.Sessions.IsStub(c.Request().Context()) {
+		// This request still carries the token another tab's sign-in just renewed (it was on its way
+		// before the new cookie arrived). A sign-in saved here would be lost, and answering with a cookie
+		// would sign the browser out: ask again, with whatever cookie the browser holds now.
+		if c.QueryParam("again") == "" {
+			return s.redirect(c, local(self+"&again=1"))
+		}
+		// Asked again and still the old token: this browser never got the new one. Start afresh.
+		if err := s.Sessions.Unstub(c.Request().Context()); err != nil {
+			return storeError(err)
+		}
+	}
 	p, authURL, err := s.Auth.AuthCodeURL(c.Request().Context(), returnTo, popup)
 	if err != nil {
 		return err
@@ -66,7 +78,7 @@ func (s *server) callback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Sessions.SignIn(ctx, id); err != nil {
+	if err := s.Sessions.SignIn(ctx, id, p.State); err != nil {
 		return storeError(err)
 	}
 	s.Logger.Info("signed in", "request_id", requestID(c), "sub", id.User.Subject, "sid", id.User.SessionID, "popup", p.Popup)

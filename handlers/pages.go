@@ -69,7 +69,9 @@ func (s *server) homeFragment(c echo.Context) error {
 func (s *server) profile(c echo.Context) error {
 	ctx := c.Request().Context()
 	u, _ := s.Sessions.User(ctx)
-	if t, ok := s.Sessions.Tokens(ctx); ok && t.RefreshToken != "" && !t.Expiry.IsZero() && s.now().After(t.Expiry.Add(-30*time.Second)) {
+	// Only with the session lock: a request that gave up waiting for it (another tab is refreshing right
+	// now) would redeem the same refresh token twice, which providers answer by revoking the grant.
+	if t, ok := s.Sessions.Tokens(ctx); ok && auth.Locked(ctx) && t.RefreshToken != "" && !t.Expiry.IsZero() && s.now().After(t.Expiry.Add(-30*time.Second)) {
 		next, err := s.Auth.Refresh(ctx, u, t)
 		if err != nil {
 			var ae *auth.Error
