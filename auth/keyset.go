@@ -33,13 +33,13 @@ type limitedKeySet struct {
 }
 
 // VerifySignature implements oidc.KeySet. go-oidc has already checked the algorithm against the allowed
-// ones; parsing again here only accepts the asymmetric algorithms anyway.
+// ones; parsing again here only accepts compact tokens with the asymmetric algorithms anyway.
 func (k *limitedKeySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
 	algs := make([]jose.SignatureAlgorithm, len(asymmetricAlgs))
 	for i, a := range asymmetricAlgs {
 		algs[i] = jose.SignatureAlgorithm(a)
 	}
-	jws, err := jose.ParseSigned(raw, algs)
+	jws, err := jose.ParseSignedCompact(raw, algs)
 	if err != nil {
 		return nil, fmt.Errorf("auth: malformed token: %w", err)
 	}

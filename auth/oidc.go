@@ -50,25 +50,18 @@ type metadata struct {
 	endSession    string
 	userinfo      bool
 	authMethod    string
-	backchannel   bool
 	providerHosts []string // origins the browser is sent to (CSP form-action)
 }
 
 // discoveryDoc holds the discovery fields go-oidc does not expose.
 type discoveryDoc struct {
-	EndSessionEndpoint        string   `json:"end_session_endpoint"`
-	JWKSURI                   string   `json:"jwks_uri"`
-	IssParameterSupported     bool     `json:"authorization_response_iss_parameter_supported"`
-	TokenAuthMethods          []string `json:"token_endpoint_auth_methods_supported"`
-	CodeChallengeMethods      []string `json:"code_challenge_methods_supported"`
-	BackchannelLogout         bool     `json:"backchannel_logout_supported"`
-	ResponseTypesSupported    []string `json:"response_types_supported"`
-	IDTokenSigningAlgs        []string `json:"id_token_signing_alg_values_supported"`
-	AuthorizationEndpoint     string   `json:"authorization_endpoint"`
-	TokenEndpoint             string   `json:"token_endpoint"`
-	UserinfoEndpoint          string   `json:"userinfo_endpoint"`
-	RevocationEndpoint        string   `json:"revocation_endpoint"`
-	FrontchannelLogoutSupport bool     `json:"frontchannel_logout_supported"`
+	EndSessionEndpoint     string   `json:"end_session_endpoint"`
+	JWKSURI                string   `json:"jwks_uri"`
+	IssParameterSupported  bool     `json:"authorization_response_iss_parameter_supported"`
+	TokenAuthMethods       []string `json:"token_endpoint_auth_methods_supported"`
+	CodeChallengeMethods   []string `json:"code_challenge_methods_supported"`
+	ResponseTypesSupported []string `json:"response_types_supported"`
+	IDTokenSigningAlgs     []string `json:"id_token_signing_alg_values_supported"`
 }
 
 // NewClient makes a client; it does no I/O. httpClient carries the timeout for every provider call (nil:
@@ -148,7 +141,6 @@ func (c *Client) discover(ctx context.Context) (*metadata, error) {
 		issParameter: doc.IssParameterSupported,
 		endSession:   doc.EndSessionEndpoint,
 		userinfo:     provider.UserInfoEndpoint() != "",
-		backchannel:  doc.BackchannelLogout,
 	}
 	if len(doc.ResponseTypesSupported) > 0 && !slices.Contains(doc.ResponseTypesSupported, "code") {
 		return nil, fmt.Errorf("auth: the provider does not support response_type=code (response_types_supported: %v): enable the authorization code flow for this client", doc.ResponseTypesSupported)
